@@ -1,0 +1,249 @@
+"""``python -m explainer <command>``: the app's computations, headless, with JSON output.
+
+Commands: ``info``, ``train``, ``evaluate``. Progress goes to stderr; ``--json`` prints one
+JSON object on stdout at the end. Any bad input (unknown dataset, missing or foreign
+checkpoint, no network for a download, a learning rate that blows the loss up) ends with
+one line on stderr and exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see `python -m explainer {self.prog.split()[-1]} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .data import DATASETS, DEFAULT_DATASET
+    from .device import DEVICE_CHOICES
+    from .model import MODEL_KINDS
+    from .train import OPTIMIZERS, SCHEDULES, TrainConfig
+
+    defaults = TrainConfig()
+    parser = _Parser(prog="explainer", description="CNN Explainer: train, evaluate and inspect the teaching models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        p.add_argument("--device", default=None, help=f"{', '.join(DEVICE_CHOICES)} or cuda:N (default: auto)")
+
+    p = sub.add_parser("info", help="device, the shipped model, the datasets")
+    common(p)
+    p.add_argument("--data-dir", default=None, help="folder that holds MNIST / FashionMNIST files")
+
+    p = sub.add_parser("train", help="train a model and save it as a checkpoint")
+    common(p)
+    p.add_argument("--dataset", choices=list(DATASETS), default=DEFAULT_DATASET)
+    p.add_argument("--data-dir", default=None, help="folder that holds (or receives) MNIST / FashionMNIST files")
+    p.add_argument("--model", choices=list(MODEL_KINDS), default="simplecnn")
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer)
+    p.add_argument("--schedule", choices=list(SCHEDULES), default=defaults.schedule)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--train-limit", type=int, default=None, help="train on the first N images only")
+    p.add_argument("--out", default=None, help="checkpoint path (.safetensors or .pt; default: <model>-<dataset>.safetensors)")
+    p.add_argument("--tensorboard", default=None, metavar="DIR", help="also log Loss/train, Accuracy/train, Accuracy/test")
+
+    p = sub.add_parser("evaluate", help="test accuracy and loss of a checkpoint")
+    common(p)
+    p.add_argument("--checkpoint", default=None, help="default: the shipped SimpleCNN")
+    p.add_argument("--dataset", choices=list(DATASETS), default=None, help="default: the checkpoint's dataset")
+    p.add_argument("--data-dir", default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        result = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as exc:  # CheckpointError, DatasetUnavailable, TrainingDiverged ...
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def _device(args: argparse.Namespace):  # noqa: ANN202
+    from .device import pick_device
+
+    return pick_device(args.device)
+
+
+def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from .checkpoint import CheckpointError, load_shipped
+    from .data import DATASETS, dataset_available
+    from .device import cuda_available, device_name, mps_available
+    from .model import count_parameters
+    from .paths import SHIPPED_CHECKPOINT, cache_dir
+
+    device = _device(args)
+    info: dict[str, Any] = {
+        "device": str(device),
+        "device_name": device_name(device),
+        "cuda_available": cuda_available(),
+        "mps_available": mps_available(),
+        "torch": torch.__version__,
+        "cache_dir": str(cache_dir()),
+    }
+    try:
+        ckpt = load_shipped(device)
+        info["default_model"] = {
+            "kind": ckpt.meta.model.kind,
+            "config": ckpt.meta.model.to_dict(),
+            "parameters": count_parameters(ckpt.model),
+            "dataset": ckpt.meta.dataset,
+            "test_accuracy": ckpt.meta.test_accuracy,
+            "checkpoint": str(SHIPPED_CHECKPOINT),
+        }
+    except CheckpointError as exc:
+        info["default_model"] = {"error": str(exc)}
+    info["datasets"] = [
+        {
+            "name": d.key,
+            "title": d.title,
+            "classes": list(d.classes),
+            "offline": d.offline,
+            "available_offline": dataset_available(d.key, args.data_dir),
+        }
+        for d in DATASETS.values()
+    ]
+    if not args.json:
+        model = info["default_model"]
+        _say(f"device: {info['device']} ({info['device_name']}); CUDA available: {info['cuda_available']}")
+        if "error" in model:
+            _say(f"default model: unavailable ({model['error']})")
+        else:
+            _say(
+                f"default model: {model['kind']}, {model['parameters']:,} parameters, "
+                f"trained on {model['dataset']}, test accuracy {model['test_accuracy']:.3f}"
+            )
+        for d in info["datasets"]:
+            _say(f"dataset {d['name']}: {'available offline' if d['available_offline'] else 'needs a download'}")
+    return info
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from .checkpoint import make_meta, save_checkpoint
+    from .data import load_dataset
+    from .device import device_name
+    from .model import ModelConfig, count_parameters
+    from .train import BatchProgress, EpochStats, TrainConfig, train
+
+    device = _device(args)
+    config = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        schedule=args.schedule,
+        train_limit=args.train_limit,
+    )
+    model_config = ModelConfig(kind=args.model)
+    out = Path(args.out or f"{args.model}-{args.dataset}.safetensors")
+    if out.exists() and out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'model.safetensors'}.")
+    dataset = load_dataset(args.dataset, args.data_dir)
+    _say(
+        f"training {args.model} on {dataset.info.title} with {config.optimizer} (lr {config.lr:g}, {config.schedule}), "
+        f"batch {config.batch_size}, {config.epochs} epochs, on {device} ({device_name(device)})"
+    )
+    interactive = sys.stderr.isatty()
+
+    def on_batch(p: BatchProgress) -> None:
+        if interactive and (p.batch % 10 == 0 or p.batch == p.batches):
+            print(f"\repoch {p.epoch}/{p.epochs}  batch {p.batch}/{p.batches}  loss {p.loss:.4f}", end="", file=sys.stderr)
+
+    def on_epoch(s: EpochStats) -> None:
+        end = "\r" if interactive else ""
+        _say(
+            f"{end}epoch {s.epoch}/{config.epochs}  loss {s.loss:.4f}  accuracy {s.accuracy:.4f}  "
+            f"test accuracy {s.test_accuracy:.4f}  ({s.seconds:.1f} s, {s.images_per_second:,.0f} images/s)"
+        )
+
+    result = train(model_config, dataset, config, device=device, on_batch=on_batch, on_epoch=on_epoch, tensorboard_dir=args.tensorboard)
+    epochs = [
+        {"epoch": s.epoch, "loss": s.loss, "accuracy": s.accuracy, "test_loss": s.test_loss,
+         "test_accuracy": s.test_accuracy, "seconds": s.seconds}
+        for s in result.history
+    ]
+    training = {"config": config.to_dict(), "epochs": epochs, "seconds": result.seconds, "device": device_name(device)}
+    meta = make_meta(model_config, dataset.info, result.test_accuracy, training)
+    save_checkpoint(result.model, out, meta)
+    _say(f"test accuracy {result.test_accuracy:.4f} after {result.seconds:.1f} s; saved {out}")
+    return {
+        "test_accuracy": result.test_accuracy,
+        "seconds": result.seconds,
+        "device": str(device),
+        "device_name": device_name(device),
+        "checkpoint": str(out),
+        "model": model_config.to_dict(),
+        "parameters": count_parameters(result.model),
+        "dataset": dataset.info.key,
+        "config": config.to_dict(),
+        "epochs": epochs,
+    }
+
+
+def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from .checkpoint import load_checkpoint, load_shipped
+    from .data import load_dataset
+    from .evaluate import evaluation_report
+    from .paths import SHIPPED_CHECKPOINT
+
+    device = _device(args)
+    ckpt = load_checkpoint(args.checkpoint, device) if args.checkpoint else load_shipped(device)
+    dataset = load_dataset(args.dataset or ckpt.meta.dataset, args.data_dir)
+    if len(dataset.info.classes) != ckpt.meta.model.num_classes:
+        raise ValueError(
+            f"The model has {ckpt.meta.model.num_classes} outputs but {dataset.info.key} has "
+            f"{len(dataset.info.classes)} classes."
+        )
+    started = time.perf_counter()
+    report = evaluation_report(ckpt.model, dataset.test_images, dataset.test_labels, (ckpt.meta.mean, ckpt.meta.std))
+    result = report.result
+    seconds = time.perf_counter() - started
+    if not args.json:
+        _say(f"{dataset.info.title}: test accuracy {result.accuracy:.4f}, test loss {result.loss:.4f} on {result.n} images")
+    return {
+        "checkpoint": str(args.checkpoint or SHIPPED_CHECKPOINT),
+        "model": ckpt.meta.model.kind,
+        "dataset": dataset.info.key,
+        "test_accuracy": result.accuracy,
+        "test_loss": result.loss,
+        "n": result.n,
+        "per_class_accuracy": result.per_class_accuracy(),
+        "confusion": [list(r) for r in result.confusion],
+        "mistakes": [{"index": m.index, "true": m.true, "predicted": m.predicted, "confidence": m.confidence} for m in report.mistakes],
+        "device": str(device),
+        "seconds": seconds,
+    }
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,131 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from explainer.checkpoint import load_checkpoint
+from explainer.cli import main
+from explainer.paths import SHIPPED_CHECKPOINT
+
+from tests.live_server import ROOT
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_info_json_through_the_real_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "explainer", "info", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["device"] == "cpu" and info["cuda_available"] in (True, False)
+    model = info["default_model"]
+    assert model["kind"] == "simplecnn" and model["parameters"] == 52_138
+    assert model["dataset"] == "mnist-5k" and model["test_accuracy"] >= 0.97
+    datasets = {d["name"]: d for d in info["datasets"]}
+    assert datasets["mnist-5k"]["available_offline"] is True
+    assert set(datasets) == {"mnist-5k", "mnist", "fashion-mnist"}
+
+
+def test_train_then_evaluate(capsys, tmp_path):
+    out_path = tmp_path / "run" / "m.safetensors"
+    code, out, err = run(
+        capsys, "train", "--model", "mlp", "--epochs", "2", "--train-limit", "300", "--batch-size", "50",
+        "--seed", "1", "--out", str(out_path), "--json",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["checkpoint"] == str(out_path) and out_path.exists()
+    assert [e["epoch"] for e in result["epochs"]] == [1, 2]
+    assert {"loss", "accuracy", "test_accuracy"} <= set(result["epochs"][0])
+    assert result["test_accuracy"] == result["epochs"][-1]["test_accuracy"]
+    assert result["device"] == "cpu" and result["seconds"] > 0
+    assert "epoch 2/2" in err  # progress on stderr
+    assert load_checkpoint(out_path).meta.test_accuracy == pytest.approx(result["test_accuracy"])
+
+    code, out, err = run(capsys, "evaluate", "--checkpoint", str(out_path), "--json")
+    assert code == 0, err
+    evaluation = json.loads(out)
+    assert evaluation["n"] == 1000 and evaluation["test_accuracy"] == pytest.approx(result["test_accuracy"])
+
+
+def test_evaluate_the_shipped_model(capsys):
+    code, out, err = run(capsys, "evaluate", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["checkpoint"] == str(SHIPPED_CHECKPOINT)
+    assert result["test_accuracy"] >= 0.97 and result["n"] == 1000 and 0 < result["test_loss"] < 0.2
+    assert len(result["per_class_accuracy"]) == 10 and len(result["mistakes"]) > 0
+
+
+def test_train_without_json_prints_nothing_on_stdout(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--model", "softmax", "--epochs", "1", "--train-limit", "100", "--out", str(tmp_path / "s.pt"))
+    assert code == 0 and out == "" and "saved" in err
+    assert load_checkpoint(tmp_path / "s.pt").meta.model.kind == "softmax"
+
+
+def _one_clean_line(err):
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["train", "--dataset", "cifar10"], "invalid choice"),
+        (["train", "--epochs", "many"], "invalid int"),
+        (["train", "--lr", "-1", "--epochs", "1"], "learning rate"),
+        (["frobnicate"], "invalid choice"),
+        (["evaluate", "--checkpoint", "/nonexistent/model.safetensors"], "no checkpoint"),
+        (["evaluate", "--checkpoint", str(ROOT / "requirements.txt")], "not a"),
+        (["info", "--device", "tpu"], "Unknown device"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_code_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    _one_clean_line(err)
+    assert needle in err
+
+
+def test_no_gpu_asked_for(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    code, _, err = run(capsys, "info", "--device", "cuda", "--json")
+    assert code == 2 and "no" in err.lower() and "--device cpu" in err
+    _one_clean_line(err)
+
+
+def test_corrupt_checkpoint(capsys, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(SHIPPED_CHECKPOINT.read_bytes()[:5000])
+    code, _, err = run(capsys, "evaluate", "--checkpoint", str(bad))
+    assert code == 2
+    _one_clean_line(err)
+
+
+def test_exploding_learning_rate_saves_nothing(capsys, tmp_path):
+    out_path = tmp_path / "never.safetensors"
+    code, out, err = run(capsys, "train", "--optimizer", "sgd", "--lr", "100", "--schedule", "constant", "--epochs", "2",
+                         "--train-limit", "512", "--out", str(out_path), "--json")
+    assert code == 2 and out == "" and not out_path.exists()
+    assert "learning rate" in err.splitlines()[-1] and "Nothing was saved" in err
+
+
+def test_offline_dataset_download(capsys, tmp_path, monkeypatch):
+    from torchvision import datasets
+
+    monkeypatch.setattr(datasets.FashionMNIST, "download", lambda self: (_ for _ in ()).throw(RuntimeError("Error downloading:\n<urlopen error no network>")))
+    code, _, err = run(capsys, "train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path), "--epochs", "1")
+    assert code == 2 and "Fashion-MNIST" in err and "mnist-5k" in err
+    _one_clean_line(err)
+
+
+def test_out_is_a_directory(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--epochs", "1", "--out", str(tmp_path))
+    assert code == 2 and "folder" in err
