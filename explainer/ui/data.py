@@ -1,0 +1,24 @@
+"""Cached, shared datasets and per-model test reports for the pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explainer.data import Dataset, load_dataset
+from explainer.evaluate import EvaluationReport, evaluation_report
+
+from .state import SharedModel
+
+
+@st.cache_resource(max_entries=3, show_spinner=False)
+def shared_dataset(name: str) -> Dataset:
+    """A dataset loaded once per process and shared; pages only read its tensors."""
+    return load_dataset(name, download=False)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_evaluation_report(_shared: SharedModel, digest: str, dataset_name: str) -> EvaluationReport:
+    """:func:`explainer.evaluate.evaluation_report`, cached per (model file digest, dataset)."""
+    dataset = shared_dataset(dataset_name)
+    meta = _shared.meta
+    return evaluation_report(_shared.model, dataset.test_images, dataset.test_labels, (meta.mean, meta.std))

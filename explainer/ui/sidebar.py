@@ -1,0 +1,56 @@
+"""The sidebar every page shares: language, device, the model in use and its dataset."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from explainer.checkpoint import CheckpointError
+from explainer.i18n import LANGUAGES
+from explainer.model import count_parameters
+
+from .state import LANG_KEY, SharedModel, current_model, language, runtime_device_name, tr
+
+
+def _sync_language_to_url() -> None:
+    st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
+
+
+def render_sidebar() -> SharedModel | None:
+    """Draw the sidebar; returns the session's model, or None when no model can be loaded."""
+    language()  # make sure the session's language is set before the widget reads it
+    with st.sidebar:
+        st.selectbox(
+            tr("sidebar.language"),
+            options=list(LANGUAGES),
+            format_func=LANGUAGES.__getitem__,
+            key=LANG_KEY,
+            on_change=_sync_language_to_url,
+        )
+        st.markdown(f"**{tr('sidebar.device')}**")
+        st.caption(runtime_device_name())
+        try:
+            shared = current_model()
+        except CheckpointError as exc:
+            st.error(tr("sidebar.model_error", reason=str(exc)))
+            return None
+        meta = shared.meta
+        st.markdown(f"**{tr('sidebar.model')}**")
+        lines = [
+            tr(f"model.kind.{meta.model.kind}"),
+            tr("sidebar.parameters", count=f"{count_parameters(shared.model):,}"),
+            tr("sidebar.dataset", dataset=tr(f"dataset.{meta.dataset}")),
+        ]
+        if meta.test_accuracy is not None:
+            lines.append(tr("sidebar.accuracy", accuracy=f"{meta.test_accuracy:.1%}"))
+        lines.append(tr("sidebar.source_session") if shared is not _shipped_or_none() else tr("sidebar.source_shipped"))
+        st.caption("  \n".join(lines))
+    return shared
+
+
+def _shipped_or_none() -> SharedModel | None:
+    from .state import shipped_model
+
+    try:
+        return shipped_model()
+    except CheckpointError:
+        return None

@@ -1,0 +1,88 @@
+"""Process-wide and per-session state of the app: device, shared model, language.
+
+One Streamlit process serves every student's tab. What is shared lives in
+``st.cache_resource`` and is never mutated by a page: the device (picked once), the
+shipped model (loaded once, in ``eval()`` mode) with a lock that every hook-based
+computation must hold. What belongs to one student — the language, a model they trained
+or uploaded — lives in ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import streamlit as st
+import torch
+
+from explainer.checkpoint import Checkpoint, load_shipped
+from explainer.device import device_name, pick_device
+from explainer.i18n import LANGUAGES, normalize_language, t
+
+LANG_KEY = "lang"
+SESSION_MODEL_KEY = "session_model"
+
+
+@dataclass(frozen=True, eq=False)
+class SharedModel:
+    """A loaded checkpoint and the lock that guards hook-based work on its model.
+
+    Plain ``eval()`` forward passes under ``torch.no_grad()`` change nothing and need no
+    lock; anything that registers hooks (forward traces, Grad-CAM, guided backprop) must
+    hold ``lock`` and remove its hooks before releasing it.
+    """
+
+    checkpoint: Checkpoint
+    lock: threading.Lock
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.checkpoint.model
+
+    @property
+    def meta(self):  # noqa: ANN201 - CheckpointMeta
+        return self.checkpoint.meta
+
+
+@st.cache_resource
+def runtime_device() -> torch.device:
+    """The device, picked once per process (``$EXPLAINER_DEVICE`` overrides), threads set once."""
+    threads = os.environ.get("EXPLAINER_THREADS")
+    if threads and threads.isdigit() and int(threads) > 0:
+        torch.set_num_threads(int(threads))
+    return pick_device()
+
+
+def runtime_device_name() -> str:
+    """The GPU's model name, or "CPU (N threads)" in the session's language."""
+    device = runtime_device()
+    if device.type == "cpu":
+        return tr("sidebar.cpu_threads", threads=torch.get_num_threads())
+    return device_name(device)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def shipped_model() -> SharedModel:
+    """The pretrained SimpleCNN, loaded once per process and shared by every session."""
+    checkpoint = load_shipped(runtime_device())
+    return SharedModel(checkpoint, threading.Lock())
+
+
+def current_model() -> SharedModel:
+    """The model this session's pages use: one the student trained or uploaded, else the shipped one."""
+    own = st.session_state.get(SESSION_MODEL_KEY)
+    return own if isinstance(own, SharedModel) else shipped_model()
+
+
+def language() -> str:
+    """The session's language: the sidebar choice, first read from ``?lang=`` in the URL."""
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = normalize_language(st.query_params.get(LANG_KEY))
+    lang = st.session_state[LANG_KEY]
+    return lang if lang in LANGUAGES else normalize_language(lang)
+
+
+def tr(key: str, /, **fields: object) -> str:
+    """The text for ``key`` in the session's language."""
+    return t(key, language(), **fields)

@@ -1,0 +1,116 @@
+"""The model: its stages and shapes, how it was trained, and how well it does on the test digits."""
+
+import streamlit as st
+
+from explainer.checkpoint import CheckpointError
+from explainer.data import DatasetUnavailable
+from explainer.figures import confusion_figure, digit_grid, per_class_figure, training_curves
+from explainer.model import count_parameters, list_stages, model_code
+from explainer.ui import ensure_navigation, current_model, language, tr
+from explainer.ui.data import cached_evaluation_report, shared_dataset
+
+ensure_navigation()
+
+lang = language()
+st.title(tr("model.title"))
+st.markdown(tr("model.intro"))
+
+try:
+    shared = current_model()
+except CheckpointError as exc:
+    st.error(tr("sidebar.model_error", reason=str(exc)))
+    st.stop()
+meta = shared.meta
+config = meta.model
+# Numbers the explanations quote, computed from this model's own configuration.
+n = config.input_size
+shape_fields = {
+    "n": n, "half": n // 2, "side": n // 4, "k": config.kernel_size, "p": config.kernel_size // 2,
+    "twice_p": 2 * (config.kernel_size // 2), "c1": config.channels[0], "c2": config.channels[1],
+    "features": config.channels[1] * (n // 4) ** 2 if config.kind == "simplecnn" else config.in_features,
+    "hidden": config.hidden, "classes": config.num_classes,
+}
+
+cols = st.columns(4)
+cols[0].metric(tr("home.metric.model"), tr(f"model.kind.{config.kind}"))
+cols[1].metric(tr("home.metric.parameters"), f"{count_parameters(shared.model):,}")
+cols[2].metric(tr("model.metric.dataset"), tr(f"dataset.{meta.dataset}"))
+cols[3].metric(tr("home.metric.accuracy"), "—" if meta.test_accuracy is None else f"{meta.test_accuracy:.1%}")
+if meta.note:
+    st.info(tr(f"model.note.{meta.note}"))
+
+architecture, training, testing = st.tabs([tr("model.tab.architecture"), tr("model.tab.training"), tr("model.tab.test")])
+
+with architecture:
+    st.markdown(tr("model.architecture.intro"))
+    rows = [
+        {
+            tr("model.col.stage"): stage.name,
+            tr("model.col.layer"): stage.layer,
+            tr("model.col.shape"): str(list(stage.output_shape)),
+            tr("model.col.parameters"): stage.parameters,
+        }
+        for stage in list_stages(shared.model)
+    ]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={tr("model.col.parameters"): st.column_config.NumberColumn(format="localized")},
+    )
+    st.markdown(tr(f"model.architecture.note.{config.kind}", **shape_fields))
+    st.code("import torch.nn as nn\n\n" + model_code(config), language="python")
+
+with training:
+    epochs = meta.training.get("epochs") if isinstance(meta.training, dict) else None
+    if epochs:
+        st.plotly_chart(training_curves(epochs, lang), key="training_curves")
+        settings = meta.training.get("config", {})
+        st.caption(
+            tr(
+                "model.training.caption",
+                optimizer=settings.get("optimizer", "?"),
+                lr=settings.get("lr", "?"),
+                batch=settings.get("batch_size", "?"),
+                epochs=len(epochs),
+                seconds=f"{meta.training.get('seconds', 0):.1f}",
+                device=meta.training.get("device", "?"),
+                date=meta.created[:10] or "?",
+            )
+        )
+        st.markdown(tr("model.training.notice"))
+    else:
+        st.info(tr("model.training.none"))
+
+with testing:
+    try:
+        report = cached_evaluation_report(shared, shared.checkpoint.digest, meta.dataset)
+    except DatasetUnavailable:
+        st.warning(tr("model.test.unavailable", dataset=tr(f"dataset.{meta.dataset}")))
+    else:
+        result = report.result
+        classes = meta.classes
+        c1, c2, c3 = st.columns(3)
+        c1.metric(tr("home.metric.accuracy"), f"{result.accuracy:.1%}")
+        c2.metric(tr("model.test.loss"), f"{result.loss:.3f}")
+        c3.metric(tr("model.test.images"), f"{result.n:,}")
+        left, right = st.columns([3, 2])
+        with left:
+            st.subheader(tr("model.test.confusion"))
+            st.plotly_chart(confusion_figure(result.confusion, classes, lang), key="confusion")
+        with right:
+            st.subheader(tr("model.test.per_class"))
+            st.plotly_chart(per_class_figure(result.per_class_accuracy(), classes, lang), key="per_class")
+            st.markdown(tr("model.test.confusion_notice"))
+        if report.mistakes:
+            st.subheader(tr("model.test.mistakes"))
+            images = shared_dataset(meta.dataset).test_images
+            captions = [
+                tr("model.test.mistake_caption", true=classes[m.true], predicted=classes[m.predicted], confidence=f"{m.confidence:.0%}")
+                for m in report.mistakes
+            ]
+            grid = digit_grid(images[[m.index for m in report.mistakes]].numpy(), captions, columns=8)
+            st.plotly_chart(grid, key="mistakes")
+            st.caption(tr("model.test.mistakes_caption"))
+
+st.subheader(tr("model.notice.title"))
+st.markdown(tr(f"model.notice.{config.kind}", **shape_fields))
