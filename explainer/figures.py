@@ -92,7 +92,7 @@ def per_class_figure(accuracies: Sequence[float], classes: Sequence[str], lang: 
     colors = [BAD_COLOR if i == worst else GOOD_COLOR for i in range(len(accuracies))]
     fig = go.Figure(
         go.Bar(x=[str(c) for c in classes], y=list(accuracies), marker_color=colors,
-               text=[f"{a:.0%}" for a in accuracies], textposition="outside", cliponaxis=False)
+               text=[f"{a:.0%}" for a in accuracies], textposition="outside", cliponaxis=False, textfont={"size": 13})
     )
     low = max(0.0, float(np.floor((min(accuracies, default=0) - 0.05) * 20) / 20))
     ticks = np.round(np.arange(low, 1.0001, 0.05 if low >= 0.5 else 0.1), 2)

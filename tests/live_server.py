@@ -56,17 +56,19 @@ def playwright_browser_available() -> str | None:
 
 
 @contextmanager
-def streamlit_server(extra_env: dict[str, str] | None = None, timeout: float = 60.0) -> Iterator[str]:
-    """Run ``streamlit run streamlit_app.py`` on a free loopback port; yields its URL."""
+def streamlit_server(
+    extra_env: dict[str, str] | None = None, timeout: float = 60.0, script: Path = ROOT / "streamlit_app.py"
+) -> Iterator[str]:
+    """Run ``streamlit run <script>`` (the app by default) on a free loopback port; yields its URL."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     env = {**os.environ, **(extra_env or {})}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    proc = subprocess.Popen(cmd, cwd=script.parent, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, timeout)

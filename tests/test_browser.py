@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.live_server import ROOT, chromium, playwright_browser_available, streamlit_server, wait_idle
 
 reason = playwright_browser_available()
+if reason is not None and os.environ.get("EXPLAINER_REQUIRE_BROWSER"):
+    raise RuntimeError(f"browser tests are required here, but {reason}")
 pytestmark = pytest.mark.skipif(reason is not None, reason=reason or "")
 ARTIFACTS = ROOT / "test-artifacts"
 EXCEPTION = "[data-testid='stException']"
