@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import string
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LANGUAGES: dict[str, str] = {"en": "English", "zh": "简体中文"}
@@ -21,7 +21,7 @@ DEFAULT_LANGUAGE = "en"
 _LOCALES = Path(__file__).resolve().parent / "locales"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     """The ``key → text`` map of one language (read once per process)."""
     if lang not in LANGUAGES:

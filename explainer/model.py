@@ -109,6 +109,14 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _config_of_kind(config: ModelConfig | None, kind: str, class_name: str) -> ModelConfig:
+    """``config``, or the default config of ``kind``; a config of another kind is refused."""
+    config = config or ModelConfig(kind=kind)
+    if config.kind != kind:
+        raise ValueError(f"{class_name} needs a {kind!r} config, not {config.kind!r}.")
+    return config
+
+
 class SimpleCNN(nn.Module):
     """Conv2d → ReLU → MaxPool2d, twice, then Flatten → Linear → ReLU → Linear.
 
@@ -124,10 +132,7 @@ class SimpleCNN(nn.Module):
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
-        config = config or ModelConfig()
-        if config.kind != "simplecnn":
-            raise ValueError(f"SimpleCNN needs a 'simplecnn' config, not {config.kind!r}.")
-        self.config = config
+        self.config = config = _config_of_kind(config, "simplecnn", "SimpleCNN")
         c1, c2 = config.channels
         k = config.kernel_size
         self.conv1 = nn.Conv2d(config.in_channels, c1, kernel_size=k, padding=k // 2)
@@ -155,10 +160,7 @@ class MLP(nn.Module):
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
-        config = config or ModelConfig(kind="mlp")
-        if config.kind != "mlp":
-            raise ValueError(f"MLP needs an 'mlp' config, not {config.kind!r}.")
-        self.config = config
+        self.config = config = _config_of_kind(config, "mlp", "MLP")
         self.flatten = nn.Flatten()
         self.fc1 = nn.Linear(config.in_features, config.hidden)
         self.relu1 = nn.ReLU()
@@ -176,10 +178,7 @@ class SoftmaxRegression(nn.Module):
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         super().__init__()
-        config = config or ModelConfig(kind="softmax")
-        if config.kind != "softmax":
-            raise ValueError(f"SoftmaxRegression needs a 'softmax' config, not {config.kind!r}.")
-        self.config = config
+        self.config = config = _config_of_kind(config, "softmax", "SoftmaxRegression")
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(config.in_features, config.num_classes)
 

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from explainer.ui import ensure_navigation, current_model, lesson_sections, runtime_device, tr
 from explainer.checkpoint import CheckpointError
 from explainer.model import count_parameters
+from explainer.ui import current_model, ensure_navigation, lesson_sections, runtime_device, tr
 
 ensure_navigation()
 

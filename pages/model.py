@@ -6,7 +6,7 @@ from explainer.checkpoint import CheckpointError
 from explainer.data import DatasetUnavailable
 from explainer.figures import confusion_figure, digit_grid, per_class_figure, training_curves
 from explainer.model import count_parameters, list_stages, model_code
-from explainer.ui import ensure_navigation, current_model, language, tr
+from explainer.ui import current_model, ensure_navigation, language, tr
 from explainer.ui.data import cached_evaluation_report, shared_dataset
 
 ensure_navigation()

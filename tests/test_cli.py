@@ -7,7 +7,6 @@ import pytest
 from explainer.checkpoint import load_checkpoint
 from explainer.cli import main
 from explainer.paths import SHIPPED_CHECKPOINT
-
 from tests.live_server import ROOT
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from explainer.evaluate import evaluate, mistakes, predict, evaluation_report
+from explainer.evaluate import evaluate, evaluation_report, mistakes, predict
 from explainer.model import ModelConfig, build_model
 from explainer.train import OPTIMIZERS, TrainConfig, TrainingDiverged, make_optimizer, train
 
