@@ -59,6 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="checkpoint path (.safetensors or .pt; default: <model>-<dataset>.safetensors)")
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="also log Loss/train, Accuracy/train, Accuracy/test")
 
+    p = sub.add_parser("walkthrough", help="the course example stage by stage: conv, ReLU, pool, flatten, fc, softmax")
+    common(p)
+    p.add_argument("--input", default=None, help='input grid: JSON ("[[3,3,2],[2,3,2]]") or rows ("3 3 2; 2 3 2"); default: the course 5x5')
+    p.add_argument("--kernel", default=None, help="kernel grid, same forms; default: the course 3x3")
+    p.add_argument("--stride", type=int, default=1)
+    p.add_argument("--padding", type=int, default=0)
+    p.add_argument("--dilation", type=int, default=1)
+    p.add_argument("--bias", type=float, default=0.0)
+    p.add_argument("--pool", choices=["max", "avg"], default="max")
+    p.add_argument("--pool-kernel", type=int, default=2)
+    p.add_argument("--pool-stride", type=int, default=2)
+    p.add_argument("--pool-padding", type=int, default=1)
+    p.add_argument("--fc-outputs", type=int, default=3, help="outputs of the fully connected layer (seeded weights)")
+    p.add_argument("--fc-seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0)
+
+    p = sub.add_parser("softmax", help="softmax step by step (and cross-entropy with --target)")
+    common(p)
+    p.add_argument("--logits", type=float, nargs="+", required=True, metavar="Z")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--target", type=int, default=None, help="true class: also print the cross-entropy and hinge losses")
+
     p = sub.add_parser("evaluate", help="test accuracy and loss of a checkpoint")
     common(p)
     p.add_argument("--checkpoint", default=None, help="default: the shipped SimpleCNN")
@@ -73,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        result = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "walkthrough": cmd_walkthrough, "softmax": cmd_softmax}
+        result = commands[args.command](args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -243,6 +266,59 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "device": str(device),
         "seconds": seconds,
     }
+
+
+def cmd_walkthrough(args: argparse.Namespace) -> dict[str, Any]:
+    from .stages import COURSE_INPUT, COURSE_KERNEL, ConvSettings, PoolSettings, fmt, grid_text, parse_grid_text, walkthrough
+
+    x = parse_grid_text(args.input, "input") if args.input is not None else COURSE_INPUT
+    kernel = parse_grid_text(args.kernel, "kernel", max_side=7) if args.kernel is not None else COURSE_KERNEL
+    result = walkthrough(
+        x,
+        kernel,
+        ConvSettings(args.stride, args.padding, args.dilation, args.bias),
+        PoolSettings(args.pool, args.pool_kernel, args.pool_stride, args.pool_padding),
+        fc_outputs=args.fc_outputs,
+        fc_seed=args.fc_seed,
+        temperature=args.temperature,
+    )
+    if not args.json:
+        vec = lambda t: " ".join(fmt(v) for v in t.tolist())  # noqa: E731
+        print(f"input:\n{grid_text(result.conv.input)}\nkernel:\n{grid_text(result.conv.kernel)}")
+        print(f"conv ({result.conv.steps} steps):\n{grid_text(result.conv.output)}")
+        print(f"relu:\n{grid_text(result.relu.output)}")
+        print(f"{args.pool} pool:\n{grid_text(result.pool.output)}")
+        print(f"flatten: {vec(result.flatten.vector)}")
+        print(f"fc W:\n{grid_text(result.fc.weight)}\nfc b: {vec(result.fc.bias)}\nfc output (logits): {vec(result.fc.output)}")
+        print(f"softmax: {vec(result.softmax.probabilities)}")
+    return result.to_json()
+
+
+def cmd_softmax(args: argparse.Namespace) -> dict[str, Any]:
+    from .stages import cross_entropy, fmt, hinge, softmax
+    from .stages.grid import nested
+
+    result = softmax(args.logits, args.temperature)
+    out: dict[str, Any] = {
+        "logits": nested(result.logits),
+        "temperature": result.temperature,
+        "shifted": nested(result.shifted),
+        "exp": nested(result.exps),
+        "sum": result.total,
+        "probabilities": nested(result.probabilities),
+        "log_probabilities": nested(result.log_probabilities),
+        "naive_overflows": result.naive_fails,
+    }
+    if args.target is not None:
+        scaled = nested(result.scaled)
+        ce = cross_entropy(scaled, args.target)
+        out["cross_entropy"] = ce.loss
+        out["hinge"] = hinge(scaled, args.target).loss
+    if not args.json:
+        print("probabilities: " + " ".join(fmt(p, 4) for p in out["probabilities"]))
+        if "cross_entropy" in out:
+            print(f"cross-entropy: {out['cross_entropy']:.4f}   hinge (margin 1): {out['hinge']:.4f}")
+    return out
 
 
 def _say(text: str) -> None:

@@ -70,3 +70,44 @@ def catalog_problems() -> list[str]:
             if not other[key].strip():
                 problems.append(f"{lang}: {key} is empty")
     return problems
+
+
+class Msg:
+    """A text to show later, in whatever language the reader has: a catalog key and its fields.
+
+    Field values may be :class:`Msg` themselves (``name=Msg("name.kernel")``) and are
+    translated too, so a library can build a message once and every page, in English or
+    Chinese, renders it whole.
+    """
+
+    __slots__ = ("key", "fields")
+
+    def __init__(self, key: str, /, **fields: object) -> None:
+        self.key = key
+        self.fields = fields
+
+    def render(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        values = {k: v.render(lang) if isinstance(v, Msg) else v for k, v in self.fields.items()}
+        return t(self.key, lang, **values)
+
+    def __str__(self) -> str:
+        return self.render(DEFAULT_LANGUAGE)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, **{self.fields!r})"
+
+
+class LocalizedError(ValueError):
+    """A ValueError whose message can be rendered in any language (``str()`` gives English)."""
+
+    def __init__(self, key: str, /, **fields: object) -> None:
+        self.msg = Msg(key, **fields)
+        super().__init__(self.msg.render(DEFAULT_LANGUAGE))
+
+    def message(self, lang: str) -> str:
+        return self.msg.render(lang)
+
+
+def error_message(exc: BaseException, lang: str) -> str:
+    """The text of ``exc`` for a reader of ``lang`` (English for errors that are not localized)."""
+    return exc.message(lang) if isinstance(exc, LocalizedError) else str(exc)

@@ -1,4 +1,5 @@
 import json
+import math
 import subprocess
 import sys
 
@@ -128,3 +129,60 @@ def test_offline_dataset_download(capsys, tmp_path, monkeypatch):
 def test_out_is_a_directory(capsys, tmp_path):
     code, _, err = run(capsys, "train", "--epochs", "1", "--out", str(tmp_path))
     assert code == 2 and "folder" in err
+
+
+def test_walkthrough_defaults_are_the_course_example(capsys):
+    code, out, err = run(capsys, "walkthrough", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert set(data) >= {"input", "kernel", "conv", "relu", "pool", "flatten", "fc", "softmax"}
+    assert data["input"][0] == [3, 3, 2, 1, 0] and data["kernel"] == [[0, 1, 2], [2, 2, 0], [0, 1, 2]]
+    assert data["conv"]["output"] == [[24, 18, 8], [26, 18, 8], [28, 18, 8]]
+    assert data["pool"]["output"] == [[24, 18], [28, 18]] and data["flatten"] == [24, 18, 28, 18]
+    assert {"weight", "bias", "output"} <= set(data["fc"])
+    assert sum(data["softmax"]["probabilities"]) == pytest.approx(1)
+
+
+def test_walkthrough_options(capsys):
+    code, out, err = run(capsys, "walkthrough", "--json", "--input", "[[1,2,3],[4,5,6],[7,8,9]]", "--kernel", "1 0; 0 1",
+                         "--stride", "1", "--padding", "1", "--bias", "0.5", "--pool", "avg", "--pool-kernel", "2",
+                         "--pool-stride", "1", "--pool-padding", "0", "--fc-outputs", "2")
+    assert code == 0, err
+    data = json.loads(out)
+    assert len(data["conv"]["output"]) == 4 and data["conv"]["output"][0][0] == 1.5  # padding 0 · 1 + 1 · 1 + bias
+    assert data["pool"]["kind"] == "avg" and len(data["fc"]["output"]) == 2
+    code, out, err = run(capsys, "walkthrough")
+    assert code == 0 and "softmax:" in out
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["walkthrough", "--stride", "0"], "stride"),
+        (["walkthrough", "--input", "1 2; 3 x"], "not a number"),
+        (["walkthrough", "--input", "1 2 3", "--kernel", "[[1,1,1,1,1]]"], "does not fit"),
+        (["walkthrough", "--pool-padding", "2"], "at most half"),
+        (["walkthrough", "--bias", "nan"], "bias"),
+        (["softmax", "--logits", "nan", "1"], "NaN"),
+        (["softmax", "--logits", "1", "2", "--temperature", "0"], "temperature"),
+        (["softmax", "--logits", "1", "2", "--target", "5"], "true class"),
+    ],
+)
+def test_stage_commands_refuse_bad_settings(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    _one_clean_line(err)
+    assert needle in err
+
+
+def test_softmax_command(capsys):
+    code, out, err = run(capsys, "softmax", "--logits", "1", "2", "7", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    total = math.exp(1) + math.exp(2) + math.exp(7)
+    assert data["probabilities"] == pytest.approx([math.exp(1) / total, math.exp(2) / total, math.exp(7) / total])
+    code, out, _ = run(capsys, "softmax", "--logits", "1000", "0", "-1000", "--target", "0", "--json")
+    data = json.loads(out)
+    assert data["probabilities"] == [1.0, 0.0, 0.0] and data["naive_overflows"] and data["cross_entropy"] == 0
+    code, out, _ = run(capsys, "softmax", "--logits", "1", "2", "3", "--temperature", "10")
+    assert code == 0 and out.startswith("probabilities: ")
