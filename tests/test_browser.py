@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.live_server import ROOT, chromium, playwright_browser_available, streamlit_server, wait_idle
 
@@ -22,16 +23,53 @@ def shot(page, name: str) -> None:
 
 
 def test_a_direct_link_opened_first_on_a_fresh_server_gets_the_whole_app():
-    """Regression: Streamlit used to run /model alone (no sidebar) when it was the first request."""
+    """Regression: Streamlit used to run a page alone (no sidebar), or say "Page not found",
+    when a link to it was the first request after the server started."""
     with streamlit_server() as url, chromium() as page:
-        page.goto(f"{url}/model")
+        page.goto(f"{url}/activation")
         wait_idle(page)
-        page.get_by_role("heading", name="The model").first.wait_for()
+        page.get_by_role("heading", name="ReLU and other activation functions").first.wait_for()
+        page.wait_for_timeout(500)
         assert page.locator(EXCEPTION).count() == 0
+        assert page.get_by_text("Page not found").count() == 0
         sidebar = page.locator("[data-testid='stSidebar']")
         assert sidebar.get_by_text("Language").count() == 1
         assert sidebar.get_by_text("Shipped with the app").count() == 1
-        shot(page, "model-direct-link")
+        shot(page, "activation-direct-link")
+
+
+def test_convolution_page_edits_a_cell_and_animates_in_the_browser():
+    with streamlit_server() as url, chromium() as page:
+        page.goto(f"{url}/convolution")
+        wait_idle(page)
+        page.get_by_text("Step 1 of 9").wait_for()
+        assert page.locator(EXCEPTION).count() == 0
+        # the grid editor: change input cell (row 1, column 2) from 3 to 9
+        editor = page.locator("[data-testid='stDataFrame']").first
+        editor.wait_for()
+        cell_editor = page.locator(".gdg-input")
+        for _ in range(10):  # the grid takes a moment to become interactive after it is drawn
+            box = editor.bounding_box()
+            page.mouse.dblclick(box["x"] + 157, box["y"] + 35 + 17)
+            try:
+                cell_editor.wait_for(timeout=2000)
+                break
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+                page.keyboard.press("Escape")
+        assert cell_editor.input_value() == "3"
+        cell_editor.fill("9")
+        cell_editor.press("Enter")
+        step_text = page.locator("[data-testid='stMarkdown']").filter(has_text="Step 1 of 9").first
+        expect(step_text).to_contain_text("= 30", timeout=30_000)  # 24 + (9 − 3) · kernel weight 1
+        wait_idle(page)
+        # the Plotly animation runs in the browser: Play moves the figure's own step slider
+        label = page.locator("[data-testid='stPlotlyChart'] g.slider-container text.slider-label").first
+        assert label.text_content().strip().endswith("1")
+        page.locator("[data-testid='stPlotlyChart'] g.updatemenu-button").first.click()
+        page.wait_for_timeout(2500)
+        assert not label.text_content().strip().endswith(" 1")
+        assert page.locator(EXCEPTION).count() == 0
+        shot(page, "convolution")
 
 
 def test_home_model_page_and_language_switch():

@@ -7,6 +7,7 @@ is one line here. A section without pages is left out of the menu.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -19,7 +20,11 @@ class PageSpec:
     title_key: str  # catalog key of the menu title
     summary_key: str  # catalog key of the one-line summary on the home page
     icon: str
-    url_path: str
+
+    @property
+    def url_path(self) -> str:
+        """The file's name: Streamlit's own fallback routing must find the same page (see ensure_navigation)."""
+        return Path(self.path).stem
 
 
 @dataclass(frozen=True)
@@ -28,14 +33,23 @@ class Section:
     pages: tuple[PageSpec, ...]
 
 
-HOME = PageSpec("pages/home.py", "nav.home", "home.summary", ":material/home:", "home")
+HOME = PageSpec("pages/home.py", "nav.home", "home.summary", ":material/home:")
 
 SECTIONS: tuple[Section, ...] = (
     Section("start", (HOME,)),
-    Section("stages", ()),
+    Section(
+        "stages",
+        (
+            PageSpec("pages/convolution.py", "nav.conv", "conv.summary", ":material/grid_on:"),
+            PageSpec("pages/activation.py", "nav.relu", "relu.summary", ":material/show_chart:"),
+            PageSpec("pages/pooling.py", "nav.pool", "pool.summary", ":material/filter_center_focus:"),
+            PageSpec("pages/fully_connected.py", "nav.fc", "fc.summary", ":material/hub:"),
+            PageSpec("pages/softmax.py", "nav.softmax", "softmax.summary", ":material/bar_chart:"),
+        ),
+    ),
     Section(
         "network",
-        (PageSpec("pages/model.py", "nav.model", "model.summary", ":material/account_tree:", "model"),),
+        (PageSpec("pages/model.py", "nav.model", "model.summary", ":material/account_tree:"),),
     ),
     Section("learning", ()),
     Section("explaining", ()),

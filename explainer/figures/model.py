@@ -1,8 +1,4 @@
-"""Plotly figure builders: data in, ``go.Figure`` out, every label in the chosen language.
-
-Figures carry no Streamlit code, so the CLI, notebooks and tests can build them too. Each
-uses a projector-friendly template: large fonts, no chart junk, colour-blind-safe colours.
-"""
+"""Figures about a trained model: training curves, confusion matrix, per-class accuracy, digits."""
 
 from __future__ import annotations
 
@@ -13,25 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .i18n import t
-
-# Okabe–Ito colours: distinguishable with every common colour-vision deficiency.
-TRAIN_COLOR = "#0072B2"
-TEST_COLOR = "#D55E00"
-GOOD_COLOR = "#009E73"
-BAD_COLOR = "#CC3311"
-FONT = {"size": 15}
-
-
-def _layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(
-        template="plotly_white",
-        height=height,
-        font=FONT,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1},
-    )
-    return fig
+from ..i18n import t
+from .common import BAD_COLOR, GOOD_COLOR, TEST_COLOR, TRAIN_COLOR
+from .common import layout as _layout
 
 
 def training_curves(epochs: Sequence[dict[str, Any]], lang: str) -> go.Figure:

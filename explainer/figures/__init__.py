@@ -1,0 +1,32 @@
+"""Plotly figure builders: data in, ``go.Figure`` out, every label in the chosen language.
+
+Figures carry no Streamlit code, so the CLI, notebooks and tests can build them too. Each
+uses a projector-friendly template: large fonts, no chart junk, colour-blind-safe colours.
+"""
+
+from .model import confusion_figure, digit_grid, per_class_figure, training_curves
+from .stages import (
+    activation_curves_figure,
+    activation_grid_figure,
+    conv_figure,
+    flatten_figure,
+    gradient_flow_figure,
+    linear_figure,
+    pool_figure,
+    softmax_figure,
+)
+
+__all__ = [
+    "activation_curves_figure",
+    "activation_grid_figure",
+    "confusion_figure",
+    "conv_figure",
+    "digit_grid",
+    "flatten_figure",
+    "gradient_flow_figure",
+    "linear_figure",
+    "per_class_figure",
+    "pool_figure",
+    "softmax_figure",
+    "training_curves",
+]

@@ -1,0 +1,132 @@
+"""Convolution on hand-set numbers: the course's 5×5 input and 3×3 kernel, window by window."""
+
+import streamlit as st
+
+from explainer.figures import conv_figure
+from explainer.stages import (
+    INPUT_PRESETS,
+    KERNEL_PRESETS,
+    ConvSettings,
+    conv2d_reference,
+    conv_code,
+    convolve,
+    fmt,
+    input_preset,
+    kernel_preset,
+    resize,
+)
+from explainer.ui import ensure_navigation, language, tr
+from explainer.ui.widgets import grid_editor, grid_value, publish, reset_button, set_grid, show_error, size_and_check, step_control
+
+ensure_navigation()
+P = "conv_"
+lang = language()
+
+st.title(tr("conv.title"))
+st.markdown(tr("conv.intro"))
+
+
+def _seed() -> int:
+    return st.session_state.get(P + "seed", 0)
+
+
+def _set_input() -> None:
+    name, n = st.session_state[P + "input_preset"], st.session_state[P + "input_size"]
+    if name == "course":
+        st.session_state[P + "input_size"] = 5
+    set_grid(P + "input", input_preset(name, n, _seed()))
+
+
+def _resize_input() -> None:
+    name, n = st.session_state[P + "input_preset"], st.session_state[P + "input_size"]
+    grid = resize(grid_value(P + "input", input_preset("course")), n, n) if name == "course" else input_preset(name, n, _seed())
+    set_grid(P + "input", grid)
+
+
+def _set_kernel() -> None:
+    name, k = st.session_state[P + "kernel_preset"], st.session_state[P + "kernel_size"]
+    if name == "course":
+        st.session_state[P + "kernel_size"] = 3
+    elif k < 2 and name.endswith("edge"):
+        st.session_state[P + "kernel_size"] = k = 3
+    set_grid(P + "kernel", kernel_preset(name, k, _seed()))
+
+
+def _resize_kernel() -> None:
+    name, k = st.session_state[P + "kernel_preset"], st.session_state[P + "kernel_size"]
+    if name == "course" or (k < 2 and name.endswith("edge")):
+        grid = resize(grid_value(P + "kernel", kernel_preset("course")), k, k)
+    else:
+        grid = kernel_preset(name, k, _seed())
+    set_grid(P + "kernel", grid)
+
+
+def _reroll() -> None:
+    st.session_state[P + "seed"] = _seed() + 1
+    if st.session_state.get(P + "input_preset") == "random":
+        _set_input()
+    if st.session_state.get(P + "kernel_preset") == "random":
+        _set_kernel()
+
+
+col_input, col_kernel, col_settings = st.columns([1.35, 1, 0.8], gap="large")
+with col_input:
+    st.subheader(tr("conv.input"))
+    st.selectbox(tr("stage.preset"), INPUT_PRESETS, format_func=lambda n: tr(f"preset.input.{n}"), key=P + "input_preset",
+                 on_change=_set_input)
+    st.slider(tr("conv.input_size"), 3, 10, 5, key=P + "input_size", on_change=_resize_input)
+    x = grid_editor(P + "input", input_preset("course"), "input")
+with col_kernel:
+    st.subheader(tr("conv.kernel"))
+    st.selectbox(tr("stage.preset"), KERNEL_PRESETS, format_func=lambda n: tr(f"preset.kernel.{n}"), key=P + "kernel_preset",
+                 on_change=_set_kernel)
+    st.slider(tr("conv.kernel_size"), 1, 5, 3, key=P + "kernel_size", on_change=_resize_kernel)
+    kernel = grid_editor(P + "kernel", kernel_preset("course"), "kernel", max_side=5)
+    if "random" in (st.session_state.get(P + "input_preset"), st.session_state.get(P + "kernel_preset")):
+        st.button(tr("stage.reroll"), key=P + "reroll", on_click=_reroll, icon=":material/casino:")
+with col_settings:
+    st.subheader(tr("conv.settings"))
+    stride = st.number_input(tr("conv.stride"), min_value=0, max_value=5, value=1, key=P + "stride", help=tr("conv.stride_help"))
+    padding = st.number_input(tr("conv.padding"), min_value=0, max_value=5, value=0, key=P + "padding", help=tr("conv.padding_help"))
+    dilation = st.number_input(tr("conv.dilation"), min_value=0, max_value=4, value=1, key=P + "dilation", help=tr("conv.dilation_help"))
+    bias = st.number_input(tr("conv.bias"), min_value=-1000.0, max_value=1000.0, value=0.0, step=1.0, format="%g", key=P + "bias",
+                           help=tr("conv.bias_help"))
+    reset_button(P)
+
+if x is None or kernel is None:
+    st.stop()
+try:
+    settings = ConvSettings(int(stride), int(padding), int(dilation), float(bias))
+    result = convolve(x, kernel, settings)
+except ValueError as exc:
+    show_error(exc)
+    st.stop()
+publish("conv", result.output)
+
+st.divider()
+step = step_control(P + "step", result.steps)
+window = result.windows[step]
+st.plotly_chart(conv_figure(result, step, lang), key=P + "figure")
+terms = " + ".join(f"{fmt(v)}·{fmt(w)}" for v, w in zip(window.values.flatten().tolist(), kernel.flatten().tolist()))
+bias_text = f" + {fmt(settings.bias)}" if settings.bias else ""
+st.markdown(tr("conv.step_text", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,
+               terms=terms, bias=bias_text, total=fmt(window.total)))
+
+left, right = st.columns(2, gap="large")
+with left:
+    n_h, n_w = result.input.shape
+    k_h, k_w = result.kernel.shape
+    s, p, d = settings.stride, settings.padding, settings.dilation
+    size_and_check(
+        r"\text{out} = \left\lfloor \frac{n + 2p - d\,(k-1) - 1}{s} \right\rfloor + 1",
+        [rf"\text{{{label}}}: \left\lfloor \frac{{{n} + 2\cdot{p} - {d}\cdot({k}-1) - 1}}{{{s}}} \right\rfloor + 1 = {out}"
+         for label, n, k, out in ((tr("conv.rows"), n_h, k_h, result.output.shape[0]), (tr("conv.cols"), n_w, k_w, result.output.shape[1]))],
+        float((conv2d_reference(result.input, result.kernel, settings) - result.output).abs().max()),
+        "conv2d",
+    )
+with right:
+    st.subheader(tr("stage.notice"))
+    st.markdown(tr("conv.notice"))
+
+st.subheader(tr("stage.code"))
+st.code(conv_code(result), language="python")

@@ -1,0 +1,88 @@
+"""Max and average pooling, window by window, with the padding made visible."""
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from explainer.figures import pool_figure
+from explainer.stages import POOL_KINDS, PoolSettings, fmt, pool, pool_code, pool_reference, walkthrough
+from explainer.stages.grid import DTYPE
+from explainer.ui import ensure_navigation, language, tr
+from explainer.ui.widgets import (
+    grid_editor,
+    provenance,
+    publish,
+    reset_button,
+    show_error,
+    size_and_check,
+    source_picker,
+    step_control,
+    upstream,
+)
+
+ensure_navigation()
+P = "pool_"
+lang = language()
+
+st.title(tr("pool.title"))
+st.markdown(tr("pool.intro"))
+
+relu_output, from_session = upstream("relu", lambda: walkthrough().relu.output)
+OWN_DEFAULT = torch.tensor([[1, 3, 2, 0], [5, 6, 1, 2], [7, 2, 9, 4], [0, 1, 3, 8]], dtype=DTYPE)
+
+col_input, col_settings = st.columns([1.3, 1], gap="large")
+with col_input:
+    if source_picker(P, "pool.source_relu") == "previous":
+        provenance(from_session)
+        grid = relu_output
+        st.dataframe(pd.DataFrame(grid.numpy(), index=range(1, grid.shape[0] + 1), columns=[str(j) for j in range(1, grid.shape[1] + 1)]))
+    else:
+        grid = grid_editor(P + "input", OWN_DEFAULT, "input")
+with col_settings:
+    kind = st.radio(tr("pool.kind"), POOL_KINDS, key=P + "kind", horizontal=True, format_func=lambda k: tr(f"pool.kind.{k}"))
+    kernel = st.number_input(tr("pool.kernel"), min_value=1, max_value=5, value=2, key=P + "kernel")
+    stride = st.number_input(tr("pool.stride"), min_value=1, max_value=5, value=2, key=P + "stride", help=tr("pool.stride_help"))
+    padding = st.number_input(tr("pool.padding"), min_value=0, max_value=3, value=1, key=P + "padding", help=tr("pool.padding_help"))
+    reset_button(P)
+
+if grid is None:
+    st.stop()
+try:
+    settings = PoolSettings(kind, int(kernel), int(stride), int(padding))
+    result = pool(grid, settings)
+except ValueError as exc:
+    show_error(exc)
+    st.stop()
+publish("pool", result.output)
+
+st.divider()
+step = step_control(P + "step", result.steps)
+window = result.windows[step]
+st.plotly_chart(pool_figure(result, step, lang), key=P + "figure")
+values = ", ".join(fmt(v) for v in window.values.flatten().tolist())
+if kind == "max":
+    st.markdown(tr("pool.step_max", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,
+                   values=values, total=fmt(window.result)))
+else:
+    st.markdown(tr("pool.step_avg", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,
+                   values=values.replace(", ", " + "), n=settings.kernel ** 2, total=fmt(window.result)))
+if settings.padding:
+    st.info(tr(f"pool.padding_note.{kind}"), icon=":material/info:")
+
+left, right = st.columns(2, gap="large")
+with left:
+    k, s, p = settings.kernel, settings.stride, settings.padding
+    size_and_check(
+        r"\text{out} = \left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1",
+        [rf"\text{{{label}}}: \left\lfloor \frac{{{n} + 2\cdot{p} - {k}}}{{{s}}} \right\rfloor + 1 = {out}"
+         for label, n, out in ((tr("conv.rows"), result.input.shape[0], result.output.shape[0]),
+                               (tr("conv.cols"), result.input.shape[1], result.output.shape[1]))],
+        float((pool_reference(result.input, settings) - result.output).abs().max()),
+        "max_pool2d" if kind == "max" else "avg_pool2d",
+    )
+with right:
+    st.subheader(tr("stage.notice"))
+    st.markdown(tr("pool.notice"))
+
+st.subheader(tr("stage.code"))
+st.code(pool_code(result), language="python")
