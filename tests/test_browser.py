@@ -84,8 +84,8 @@ def test_home_model_page_and_language_switch():
         page.locator("[data-testid='stSidebarNav']").get_by_text("The model").click()
         wait_idle(page)
         page.get_by_role("tab", name="Test results").click()
+        expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(4, timeout=30_000)
         page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(state="attached")
-        assert page.locator("[data-testid='stPlotlyChart']").count() == 4
         assert page.locator(EXCEPTION).count() == 0
         shot(page, "model-test-results")
 
