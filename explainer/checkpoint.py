@@ -316,8 +316,14 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
-def load_shipped(device: torch.device | str = "cpu") -> Checkpoint:
-    """The pretrained SimpleCNN that ships with the app (MNIST-5k)."""
-    from .paths import SHIPPED_CHECKPOINT
+SHIPPED_KINDS: tuple[str, ...] = ("simplecnn", "mlp", "softmax")
 
-    return load_checkpoint(SHIPPED_CHECKPOINT, device=device, expect_kind="simplecnn")
+
+def load_shipped(device: torch.device | str = "cpu", kind: str = "simplecnn") -> Checkpoint:
+    """A pretrained model that ships with the app (all trained on MNIST-5k): SimpleCNN by default,
+    or the course's two baselines, the MLP and softmax regression."""
+    from . import paths
+
+    if kind not in SHIPPED_KINDS:
+        raise ValueError(f"No shipped {kind!r} model; choose one of {', '.join(SHIPPED_KINDS)}.")
+    return load_checkpoint(paths.shipped_checkpoint(kind), device=device, expect_kind=kind)

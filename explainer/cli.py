@@ -59,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="checkpoint path (.safetensors or .pt; default: <model>-<dataset>.safetensors)")
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="also log Loss/train, Accuracy/train, Accuracy/test")
 
+    p = sub.add_parser("forward", help="one digit through a model, stage by stage")
+    common(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--index", type=int, default=None, help="a held-out test digit of the model's dataset (default 0)")
+    which.add_argument("--image", default=None, help="a picture of a digit (PNG, JPEG, BMP, GIF, ...)")
+    p.add_argument("--checkpoint", default=None, help="default: a shipped model (see --model)")
+    p.add_argument("--model", choices=["simplecnn", "mlp", "softmax"], default="simplecnn", help="which shipped model")
+    p.add_argument("--data-dir", default=None)
+
     p = sub.add_parser("walkthrough", help="the course example stage by stage: conv, ReLU, pool, flatten, fc, softmax")
     common(p)
     p.add_argument("--input", default=None, help='input grid: JSON ("[[3,3,2],[2,3,2]]") or rows ("3 3 2; 2 3 2"); default: the course 5x5')
@@ -95,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "walkthrough": cmd_walkthrough, "softmax": cmd_softmax}
+        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward,
+                    "walkthrough": cmd_walkthrough, "softmax": cmd_softmax}
         result = commands[args.command](args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -266,6 +276,51 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "device": str(device),
         "seconds": seconds,
     }
+
+
+def cmd_forward(args: argparse.Namespace) -> dict[str, Any]:
+    from .checkpoint import load_checkpoint, load_shipped
+    from .data import load_dataset, normalize
+    from .forward import trace
+    from .images import preprocess, read_image
+    from .paths import shipped_checkpoint
+
+    device = _device(args)
+    ckpt = load_checkpoint(args.checkpoint, device) if args.checkpoint else load_shipped(device, args.model)
+    meta = ckpt.meta
+    out: dict[str, Any] = {"checkpoint": str(args.checkpoint or shipped_checkpoint(args.model)), "model": meta.model.kind}
+    if args.image is not None:
+        path = Path(args.image)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        digit = preprocess(read_image(data))
+        x = digit.tensor((meta.mean, meta.std))
+        out["image"] = str(path)
+        out["inverted"] = digit.inverted
+    else:
+        dataset = load_dataset(meta.dataset, args.data_dir)
+        index = 0 if args.index is None else args.index
+        if not 0 <= index < len(dataset.test_labels):
+            raise ValueError(f"--index must be from 0 to {len(dataset.test_labels) - 1} (the test digits of {meta.dataset}).")
+        x = normalize(dataset.test_images[index : index + 1], (meta.mean, meta.std))
+        out["index"] = index
+        out["label"] = int(dataset.test_labels[index])
+    result = trace(ckpt.model, x)
+    out["classes"] = list(meta.classes)
+    out["prediction"] = result.prediction
+    out["probabilities"] = result.probabilities.tolist()
+    out["stages"] = [
+        {"name": s.name, "kind": s.kind, "layer": s.layer, "shape": list(s.shape), "min": s.min, "max": s.max}
+        for s in result.stages
+    ]
+    if not args.json:
+        for s in result.stages:
+            print(f"{s.name:8s} {str(list(s.shape)):18s} min {s.min:9.4f}  max {s.max:9.4f}")
+        label = f" (true label {meta.classes[out['label']]})" if "label" in out else ""
+        print(f"prediction: {meta.classes[result.prediction]} with probability {float(result.probabilities.max()):.3f}{label}")
+    return out
 
 
 def cmd_walkthrough(args: argparse.Namespace) -> dict[str, Any]:

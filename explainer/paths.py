@@ -14,7 +14,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SHIPPED_CHECKPOINT = PACKAGE_DIR / "weights" / "simplecnn-mnist5k.safetensors"
+WEIGHTS_DIR = PACKAGE_DIR / "weights"
+SHIPPED_CHECKPOINT = WEIGHTS_DIR / "simplecnn-mnist5k.safetensors"
+
+
+def shipped_checkpoint(kind: str = "simplecnn") -> Path:
+    """The pretrained checkpoint of ``kind`` (simplecnn, mlp, softmax) that ships with the app."""
+    if kind == "simplecnn":
+        return SHIPPED_CHECKPOINT  # looked up here so that tests can point it elsewhere
+    return WEIGHTS_DIR / f"{kind}-mnist5k.safetensors"
+
+
+# The process's umask, read once at import: files we write get the usual permissions
+# (mkstemp alone would leave them readable by their owner only).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def cache_dir() -> Path:
@@ -42,6 +56,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> 
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

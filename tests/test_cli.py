@@ -186,3 +186,51 @@ def test_softmax_command(capsys):
     assert data["probabilities"] == [1.0, 0.0, 0.0] and data["naive_overflows"] and data["cross_entropy"] == 0
     code, out, _ = run(capsys, "softmax", "--logits", "1", "2", "3", "--temperature", "10")
     assert code == 0 and out.startswith("probabilities: ")
+
+
+def test_forward_on_a_test_digit(capsys):
+    code, out, err = run(capsys, "forward", "--index", "3", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["label"] == 4 and data["prediction"] == 4 and data["index"] == 3
+    assert len(data["probabilities"]) == 10 and sum(data["probabilities"]) == pytest.approx(1)
+    names = [s["name"] for s in data["stages"]]
+    assert names == ["input", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "fc2", "softmax"]
+    conv1 = data["stages"][1]
+    assert conv1["shape"] == [1, 8, 28, 28] and conv1["min"] < 0 < conv1["max"]
+    code, out, _ = run(capsys, "forward", "--model", "softmax", "--json")
+    assert [s["name"] for s in json.loads(out)["stages"]] == ["input", "flatten", "fc", "softmax"]
+
+
+def test_forward_on_a_picture(capsys, tmp_path):
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", (120, 160), 255)
+    ImageDraw.Draw(image).line([(20, 20), (90, 20), (40, 140)], fill=0, width=10)
+    image.save(tmp_path / "seven.png")
+    code, out, err = run(capsys, "forward", "--image", str(tmp_path / "seven.png"), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["prediction"] == 7 and data["inverted"] is True and "label" not in data
+
+
+@pytest.mark.parametrize(
+    "make,needle",
+    [
+        (lambda p: p.write_bytes(b"not an image"), "not a picture"),
+        (lambda p: p.write_bytes(b""), "empty"),
+        (lambda p: None, "Cannot read"),
+    ],
+)
+def test_forward_refuses_unreadable_images(capsys, tmp_path, make, needle):
+    path = tmp_path / "x.png"
+    make(path)
+    code, out, err = run(capsys, "forward", "--image", str(path))
+    assert code == 2 and out == ""
+    _one_clean_line(err)
+    assert needle in err
+
+
+def test_forward_index_out_of_range(capsys):
+    code, _, err = run(capsys, "forward", "--index", "1000")
+    assert code == 2 and "from 0 to 999" in err
