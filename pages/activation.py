@@ -7,7 +7,7 @@ import torch
 from explainer.figures import activation_curves_figure, activation_grid_figure, gradient_flow_figure
 from explainer.stages import ACTIVATIONS, apply_activation, curves, fmt, gradient_flow, walkthrough
 from explainer.stages.grid import DTYPE
-from explainer.ui import ensure_navigation, language, tr
+from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.widgets import grid_editor, provenance, publish, reset_button, show_error, source_picker, upstream
 
 ensure_navigation()
@@ -44,7 +44,7 @@ with left:
     else:
         grid = grid_editor(P + "input", OWN_DEFAULT, "input")
     shift = st.slider(tr("relu.shift"), -30, 30, 0, 1, key=P + "shift", help=tr("relu.shift_help"))
-    name = st.selectbox(tr("relu.activation"), ACTIVATIONS, key=P + "activation", format_func=lambda n: tr(f"act.{n}"))
+    name = st.selectbox(tr("relu.activation"), ACTIVATIONS, key=P + "activation", format_func=labeller("act."))
     reset_button(P)
 
 with right:
@@ -63,7 +63,7 @@ st.divider()
 st.header(tr("relu.curves_title"))
 st.markdown(tr("relu.curves_intro"))
 chosen = st.multiselect(tr("relu.curves_pick"), ACTIVATIONS, default=list(ACTIVATIONS), key=P + "curves",
-                        format_func=lambda n: tr(f"act.{n}"))
+                        format_func=labeller("act."))
 if chosen:
     st.plotly_chart(activation_curves_figure(curves(chosen), lang), key=P + "curves_figure")
 

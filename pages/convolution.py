@@ -15,7 +15,7 @@ from explainer.stages import (
     kernel_preset,
     resize,
 )
-from explainer.ui import ensure_navigation, language, tr
+from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.widgets import grid_editor, grid_value, publish, reset_button, set_grid, show_error, size_and_check, step_control
 
 ensure_navigation()
@@ -72,13 +72,13 @@ def _reroll() -> None:
 col_input, col_kernel, col_settings = st.columns([1.35, 1, 0.8], gap="large")
 with col_input:
     st.subheader(tr("conv.input"))
-    st.selectbox(tr("stage.preset"), INPUT_PRESETS, format_func=lambda n: tr(f"preset.input.{n}"), key=P + "input_preset",
+    st.selectbox(tr("stage.preset"), INPUT_PRESETS, format_func=labeller("preset.input."), key=P + "input_preset",
                  on_change=_set_input)
     st.slider(tr("conv.input_size"), 3, 10, 5, key=P + "input_size", on_change=_resize_input)
     x = grid_editor(P + "input", input_preset("course"), "input")
 with col_kernel:
     st.subheader(tr("conv.kernel"))
-    st.selectbox(tr("stage.preset"), KERNEL_PRESETS, format_func=lambda n: tr(f"preset.kernel.{n}"), key=P + "kernel_preset",
+    st.selectbox(tr("stage.preset"), KERNEL_PRESETS, format_func=labeller("preset.kernel."), key=P + "kernel_preset",
                  on_change=_set_kernel)
     st.slider(tr("conv.kernel_size"), 1, 5, 3, key=P + "kernel_size", on_change=_resize_kernel)
     kernel = grid_editor(P + "kernel", kernel_preset("course"), "kernel", max_side=5)

@@ -2,11 +2,10 @@
 
 import streamlit as st
 
-from explainer.checkpoint import CheckpointError
 from explainer.data import DatasetUnavailable
 from explainer.figures import confusion_figure, digit_grid, per_class_figure, training_curves
 from explainer.model import count_parameters, list_stages, model_code
-from explainer.ui import current_model, ensure_navigation, language, tr
+from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import cached_evaluation_report, shared_dataset
 
 ensure_navigation()
@@ -15,11 +14,7 @@ lang = language()
 st.title(tr("model.title"))
 st.markdown(tr("model.intro"))
 
-try:
-    shared = current_model()
-except CheckpointError as exc:
-    st.error(tr("sidebar.model_error", reason=str(exc)))
-    st.stop()
+shared = model_or_stop()
 meta = shared.meta
 config = meta.model
 # Numbers the explanations quote, computed from this model's own configuration.

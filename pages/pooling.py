@@ -7,7 +7,7 @@ import torch
 from explainer.figures import pool_figure
 from explainer.stages import POOL_KINDS, PoolSettings, fmt, pool, pool_code, pool_reference, walkthrough
 from explainer.stages.grid import DTYPE
-from explainer.ui import ensure_navigation, language, tr
+from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.widgets import (
     grid_editor,
     provenance,
@@ -39,7 +39,7 @@ with col_input:
     else:
         grid = grid_editor(P + "input", OWN_DEFAULT, "input")
 with col_settings:
-    kind = st.radio(tr("pool.kind"), POOL_KINDS, key=P + "kind", horizontal=True, format_func=lambda k: tr(f"pool.kind.{k}"))
+    kind = st.radio(tr("pool.kind"), POOL_KINDS, key=P + "kind", horizontal=True, format_func=labeller("pool.kind."))
     kernel = st.number_input(tr("pool.kernel"), min_value=1, max_value=5, value=2, key=P + "kernel")
     stride = st.number_input(tr("pool.stride"), min_value=1, max_value=5, value=2, key=P + "stride", help=tr("pool.stride_help"))
     padding = st.number_input(tr("pool.padding"), min_value=0, max_value=3, value=1, key=P + "padding", help=tr("pool.padding_help"))

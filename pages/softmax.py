@@ -5,7 +5,7 @@ import streamlit as st
 
 from explainer.figures import softmax_figure
 from explainer.stages import cross_entropy, fmt, hinge, loss_table, parse_vector_text, softmax, walkthrough
-from explainer.ui import ensure_navigation, language, tr
+from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.widgets import provenance, reset_button, show_error, upstream
 
 ensure_navigation()
@@ -29,7 +29,7 @@ def _apply_preset() -> None:
 controls, figure = st.columns([1, 2], gap="large")
 with controls:
     st.selectbox(tr("stage.preset"), list(PRESETS), key=P + "preset", on_change=_apply_preset,
-                 format_func=lambda n: tr(f"softmax.preset.{n}"))
+                 format_func=labeller("softmax.preset."))
     if P + "logits" not in st.session_state:
         _apply_preset()
     text = st.text_input(tr("softmax.logits"), key=P + "logits", help=tr("softmax.logits_help"))

@@ -89,10 +89,35 @@ def test_home_model_page_and_language_switch():
         assert page.locator(EXCEPTION).count() == 0
         shot(page, "model-test-results")
 
-        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
         page.get_by_role("option", name="简体中文").click()
         wait_idle(page)
         page.get_by_role("heading", name="模型").first.wait_for()
         assert "lang=zh" in page.url
         assert page.locator(EXCEPTION).count() == 0
         shot(page, "model-zh")
+
+
+def test_drawing_a_seven_on_the_canvas_gets_a_prediction():
+    with streamlit_server() as url, chromium(viewport=(1440, 1400)) as page:
+        page.goto(f"{url}/forward")
+        wait_idle(page)
+        page.get_by_text("Draw one").click()
+        wait_idle(page)
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.wait_for()
+        expect(page.get_by_text("Draw a digit above")).to_be_visible()
+        box = canvas.bounding_box()
+        x0, y0 = box["x"], box["y"]
+        page.mouse.move(x0 + 70, y0 + 60)
+        page.mouse.down()
+        for i in range(1, 11):  # the bar of a 7 ...
+            page.mouse.move(x0 + 70 + i * 14, y0 + 60)
+        for i in range(1, 16):  # ... and its stem
+            page.mouse.move(x0 + 210 - i * 7, y0 + 60 + i * 11)
+        page.mouse.up()
+        prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction").locator("[data-testid='stMetricValue']")
+        expect(prediction).to_have_text("7", timeout=30_000)
+        wait_idle(page)
+        assert page.locator(EXCEPTION).count() == 0
+        shot(page, "forward-drawn-seven")

@@ -5,6 +5,14 @@ uses a projector-friendly template: large fonts, no chart junk, colour-blind-saf
 """
 
 from .model import confusion_figure, digit_grid, per_class_figure, training_curves
+from .network import (
+    feature_maps_figure,
+    flatten_vector_figure,
+    image_figure,
+    kernels_figure,
+    preprocessing_figure,
+    vector_figure,
+)
 from .stages import (
     activation_curves_figure,
     activation_grid_figure,
@@ -22,6 +30,12 @@ __all__ = [
     "confusion_figure",
     "conv_figure",
     "digit_grid",
+    "feature_maps_figure",
+    "flatten_vector_figure",
+    "image_figure",
+    "kernels_figure",
+    "preprocessing_figure",
+    "vector_figure",
     "flatten_figure",
     "gradient_flow_figure",
     "linear_figure",

@@ -2,7 +2,7 @@
 
 from .navigation import SECTIONS, build_navigation, ensure_navigation, lesson_sections
 from .sidebar import render_sidebar
-from .state import SharedModel, current_model, language, runtime_device, shipped_model, tr
+from .state import SharedModel, current_model, labeller, language, model_or_stop, runtime_device, shipped_model, tr
 
 __all__ = [
     "SECTIONS",
@@ -10,8 +10,10 @@ __all__ = [
     "build_navigation",
     "current_model",
     "ensure_navigation",
+    "labeller",
     "language",
     "lesson_sections",
+    "model_or_stop",
     "render_sidebar",
     "runtime_device",
     "shipped_model",

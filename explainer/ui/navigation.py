@@ -49,7 +49,10 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "network",
-        (PageSpec("pages/model.py", "nav.model", "model.summary", ":material/account_tree:"),),
+        (
+            PageSpec("pages/forward.py", "nav.forward", "fwd.summary", ":material/play_circle:"),
+            PageSpec("pages/model.py", "nav.model", "model.summary", ":material/account_tree:"),
+        ),
     ),
     Section("learning", ()),
     Section("explaining", ()),

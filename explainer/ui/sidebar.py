@@ -8,7 +8,19 @@ from explainer.checkpoint import CheckpointError
 from explainer.i18n import LANGUAGES
 from explainer.model import count_parameters
 
-from .state import LANG_KEY, SharedModel, current_model, language, runtime_device_name, tr
+from .state import (
+    LANG_KEY,
+    MODEL_CHOICE_KEY,
+    SESSION_CHOICE,
+    SharedModel,
+    current_model,
+    labeller,
+    language,
+    model_choice,
+    model_choices,
+    runtime_device_name,
+    tr,
+)
 
 
 def _sync_language_to_url() -> None:
@@ -28,13 +40,15 @@ def render_sidebar() -> SharedModel | None:
         )
         st.markdown(f"**{tr('sidebar.device')}**")
         st.caption(runtime_device_name())
+        model_choice()  # a valid pick before the widget reads it
+        st.selectbox(tr("sidebar.model"), model_choices(), key=MODEL_CHOICE_KEY,
+                     format_func=labeller("sidebar.choice."))
         try:
             shared = current_model()
         except CheckpointError as exc:
             st.error(tr("sidebar.model_error", reason=str(exc)))
             return None
         meta = shared.meta
-        st.markdown(f"**{tr('sidebar.model')}**")
         lines = [
             tr(f"model.kind.{meta.model.kind}"),
             tr("sidebar.parameters", count=f"{count_parameters(shared.model):,}"),
@@ -42,15 +56,6 @@ def render_sidebar() -> SharedModel | None:
         ]
         if meta.test_accuracy is not None:
             lines.append(tr("sidebar.accuracy", accuracy=f"{meta.test_accuracy:.1%}"))
-        lines.append(tr("sidebar.source_session") if shared is not _shipped_or_none() else tr("sidebar.source_shipped"))
+        lines.append(tr("sidebar.source_session") if model_choice() == SESSION_CHOICE else tr("sidebar.source_shipped"))
         st.caption("  \n".join(lines))
     return shared
-
-
-def _shipped_or_none() -> SharedModel | None:
-    from .state import shipped_model
-
-    try:
-        return shipped_model()
-    except CheckpointError:
-        return None

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
 import torch
 
-from explainer.checkpoint import Checkpoint, load_shipped
+from explainer.checkpoint import SHIPPED_KINDS, Checkpoint, load_shipped
 from explainer.device import device_name, pick_device
 from explainer.i18n import LANGUAGES, normalize_language, t
 
 LANG_KEY = "lang"
 SESSION_MODEL_KEY = "session_model"
+MODEL_CHOICE_KEY = "model_choice"
+SESSION_CHOICE = "session"
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,17 +65,39 @@ def runtime_device_name() -> str:
     return device_name(device)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def shipped_model() -> SharedModel:
-    """The pretrained SimpleCNN, loaded once per process and shared by every session."""
-    checkpoint = load_shipped(runtime_device())
+@st.cache_resource(max_entries=len(SHIPPED_KINDS), show_spinner=False)
+def shipped_model(kind: str = "simplecnn") -> SharedModel:
+    """A pretrained model (SimpleCNN, or a baseline), loaded once per process and shared by every session."""
+    checkpoint = load_shipped(runtime_device(), kind)
     return SharedModel(checkpoint, threading.Lock())
 
 
-def current_model() -> SharedModel:
-    """The model this session's pages use: one the student trained or uploaded, else the shipped one."""
+def session_model() -> SharedModel | None:
     own = st.session_state.get(SESSION_MODEL_KEY)
-    return own if isinstance(own, SharedModel) else shipped_model()
+    return own if isinstance(own, SharedModel) else None
+
+
+def model_choices() -> list[str]:
+    """The models this session can pick: the shipped ones, and its own when it has one."""
+    return list(SHIPPED_KINDS) + ([SESSION_CHOICE] if session_model() is not None else [])
+
+
+def model_choice() -> str:
+    """The session's pick; its own model when it has one and has not picked, else SimpleCNN."""
+    choice = st.session_state.get(MODEL_CHOICE_KEY)
+    if choice not in model_choices():
+        choice = SESSION_CHOICE if session_model() is not None else "simplecnn"
+        st.session_state[MODEL_CHOICE_KEY] = choice
+    return choice
+
+
+def current_model() -> SharedModel:
+    """The model this session's pages use (chosen in the sidebar)."""
+    choice = model_choice()
+    own = session_model()
+    if choice == SESSION_CHOICE and own is not None:
+        return own
+    return shipped_model(choice)
 
 
 def language() -> str:
@@ -86,3 +111,26 @@ def language() -> str:
 def tr(key: str, /, **fields: object) -> str:
     """The text for ``key`` in the session's language."""
     return t(key, language(), **fields)
+
+
+def labeller(prefix: str) -> Callable[[object], str]:
+    """A ``format_func`` that names option ``v`` by catalog key ``prefix + v``, in the session's language.
+
+    The language is read now, not when the function is called: widget labels must not
+    depend on state read later (Streamlit's test harness calls format functions outside
+    the script run).
+    """
+    lang = language()
+    return lambda value: t(f"{prefix}{value}", lang)
+
+
+def model_or_stop() -> SharedModel:
+    """The session's model for a page that cannot work without one: on failure, say why and stop the page."""
+    from explainer.checkpoint import CheckpointError
+
+    try:
+        return current_model()
+    except CheckpointError as exc:
+        st.error(tr("sidebar.model_error", reason=str(exc)))
+        st.stop()
+        raise  # unreachable: st.stop() ends the run

@@ -119,20 +119,26 @@ def grid_editor(key: str, default: torch.Tensor, name: str, max_side: int = 10) 
 # --- stepping through windows -----------------------------------------------------------------
 
 
-def step_control(key: str, steps: int) -> int:
-    """A slider with Previous / Next buttons over ``steps`` steps; returns the 0-based step."""
+def step_control(key: str, steps: int, labels: list[str] | None = None) -> int:
+    """A slider with Previous / Next buttons over ``steps`` steps; returns the 0-based step.
+
+    With ``labels`` the slider names each step (``conv1``, ``relu1`` ...) instead of numbering it.
+    """
     if st.session_state.get(key, 1) > steps:
         st.session_state[key] = steps
 
     def move(delta: int) -> None:
         st.session_state[key] = min(max(st.session_state.get(key, 1) + delta, 1), steps)
 
-    left, middle, right = st.columns([1, 6, 1], vertical_alignment="bottom")
+    left, middle, right = st.columns([1.6, 6, 1.6], vertical_alignment="bottom")
     left.button(tr("stage.previous"), key=f"{key}_prev", on_click=move, args=(-1,), icon=":material/arrow_back:",
                 disabled=st.session_state.get(key, 1) <= 1, width="stretch")
     right.button(tr("stage.next"), key=f"{key}_next", on_click=move, args=(1,), icon=":material/arrow_forward:",
                  disabled=st.session_state.get(key, 1) >= steps, width="stretch")
-    if steps > 1:
+    if steps > 1 and labels is not None:
+        names = dict(enumerate(labels, start=1))
+        value = middle.select_slider(tr("stage.stage"), options=list(names), format_func=names.__getitem__, key=key)
+    elif steps > 1:
         value = middle.slider(tr("stage.step", steps=steps), 1, steps, key=key)
     else:
         middle.caption(tr("stage.single_step"))
@@ -145,8 +151,8 @@ def step_control(key: str, steps: int) -> int:
 
 def source_picker(prefix: str, previous_label: str, other_label: str = "stage.source_own", other: str = "own") -> str:
     """Where a stage page takes its numbers from: ``"previous"`` (the page before) or ``other``."""
-    return st.radio(tr("stage.source"), ["previous", other], key=prefix + "source", horizontal=True,
-                    format_func=lambda s: tr(previous_label) if s == "previous" else tr(other_label))
+    labels = {"previous": tr(previous_label), other: tr(other_label)}
+    return st.radio(tr("stage.source"), ["previous", other], key=prefix + "source", horizontal=True, format_func=labels.__getitem__)
 
 
 def provenance(from_session: bool) -> None:
@@ -164,3 +170,25 @@ def size_and_check(general: str, lines: list[str], difference: float, function: 
         st.success(tr("stage.check_ok", function=function, difference=fmt(difference, 12)), icon=":material/check_circle:")
     else:  # pragma: no cover - the property tests make sure this never happens
         st.error(tr("stage.check_failed", function=function, difference=fmt(difference, 12)))
+
+
+# --- widget values that outlive a run in which their widget is not drawn -------------------------
+
+
+def restore_widgets(*keys: str) -> None:
+    """Give widgets back the values :func:`remember_widgets` kept.
+
+    Streamlit forgets a widget's value after a run that does not draw it (presenter mode
+    hides the settings, for instance); call this before drawing the widgets.
+    """
+    for key in keys:
+        kept = st.session_state.get(f"_kept_{key}")
+        if key not in st.session_state and kept is not None:
+            st.session_state[key] = kept
+
+
+def remember_widgets(*keys: str) -> None:
+    """Keep the current values of these widgets for :func:`restore_widgets` (call after drawing them)."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]

@@ -1,0 +1,33 @@
+"""Presenter mode: the sidebar and the page's settings hidden, big type, only the stepping controls.
+
+Readable on a projector from the back of a classroom. The switch stays on the page, so the
+teacher can leave presenter mode without the sidebar.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .state import tr
+
+_CSS = """
+<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {
+    display: none !important;
+}
+.stMainBlockContainer, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding-top: 1.5rem !important; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.6rem !important; line-height: 1.45 !important; }
+h3 { font-size: 2.6rem !important; }
+[data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p { font-size: 1.5rem !important; }
+[data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"] { min-height: 3.4rem !important; }
+</style>
+"""
+
+
+def presenter_toggle(prefix: str) -> bool:
+    """A "Presenter mode" switch at the top right of the page; returns whether it is on."""
+    _, right = st.columns([3, 1])
+    on = right.toggle(tr("presenter.toggle"), key=prefix + "presenter", help=tr("presenter.help"))
+    if on:
+        st.markdown(_CSS, unsafe_allow_html=True)
+    return on
