@@ -28,7 +28,7 @@ class EvalResult:
 
 
 @torch.no_grad()
-def log_probabilities(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def log_probabilities(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """``log_softmax(model(x))``, ``[N, classes]``, computed in ``eval()`` mode without gradients.
 
     The model's previous train/eval mode is restored afterwards, so a shared model is left
@@ -45,12 +45,12 @@ def log_probabilities(model: nn.Module, images: torch.Tensor, batch_size: int = 
     return torch.cat(chunks)
 
 
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """Class probabilities ``softmax(model(x))``, ``[N, classes]``."""
     return log_probabilities(model, images, batch_size).exp()
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> EvalResult:
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 250) -> EvalResult:
     """Mean cross-entropy, accuracy and confusion matrix of ``model`` on normalised ``images``."""
     return summarize(log_probabilities(model, images, batch_size), labels)
 
