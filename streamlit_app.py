@@ -10,5 +10,5 @@ from explainer.ui import build_navigation, render_sidebar, tr
 
 st.set_page_config(page_title=tr("app.title"), page_icon=":material/neurology:", layout="wide")
 page = build_navigation()
-render_sidebar()
+render_sidebar(training_status=page.url_path != "train")
 page.run()

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .i18n import LocalizedError
 from .paths import atomic_write, cache_dir
 
 DIGITS = tuple(str(d) for d in range(10))
@@ -68,7 +69,7 @@ _MNIST5K_SEED = 20240901
 _MNIST5K_TEST_PER_CLASS = 100
 
 
-class DatasetUnavailable(ValueError):
+class DatasetUnavailable(LocalizedError):
     """The dataset is not on this computer and cannot be downloaded now."""
 
 
@@ -117,7 +118,7 @@ def dataset_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"Unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.") from None
+        raise LocalizedError("err.unknown_choice", value=str(name)[:30], choices=", ".join(DATASETS)) from None
 
 
 def load_dataset(name: str = DEFAULT_DATASET, data_dir: str | Path | None = None, download: bool = True) -> Dataset:
@@ -228,7 +229,9 @@ _RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images
 
 
 def _torchvision_class(info: DatasetInfo):  # noqa: ANN202 - torchvision is imported lazily
-    from torchvision import datasets  # importing torchvision takes seconds: only when needed
+    from torchvision import (
+        datasets,  # importing torchvision takes seconds: only when needed
+    )
 
     return getattr(datasets, _TORCHVISION_NAMES[info.key])
 
@@ -252,7 +255,8 @@ def _load_torchvision(info: DatasetInfo, data_dir: str | Path | None, download: 
         train, test = cls(str(root), train=True), cls(str(root), train=False)
     except RuntimeError:
         if not download:
-            raise DatasetUnavailable(_missing_message(info, cls.__name__, root)) from None
+            raise DatasetUnavailable("err.dataset_missing", title=info.title, folder=str(root / cls.__name__ / "raw"),
+                                     name=cls.__name__) from None
         try:
             root.mkdir(parents=True, exist_ok=True)
             with _socket_timeout(30):
@@ -262,19 +266,9 @@ def _load_torchvision(info: DatasetInfo, data_dir: str | Path | None, download: 
             # torchvision lists each mirror's error after a header line: the last line says why.
             lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             reason = (lines[-1] if lines else type(exc).__name__)[:200]
-            raise DatasetUnavailable(
-                f"{info.title} could not be downloaded ({reason}). " + _missing_message(info, cls.__name__, root)
-            ) from None
+            raise DatasetUnavailable("err.dataset_download_failed", title=info.title, reason=reason,
+                                     folder=str(root / cls.__name__ / "raw"), name=cls.__name__) from None
     return Dataset(info, train.data, train.targets.long(), test.data, test.targets.long())
-
-
-def _missing_message(info: DatasetInfo, cls_name: str, root: Path) -> str:
-    return (
-        f"{info.title} is not on this computer (looked in {root / cls_name / 'raw'}). "
-        f"Connect to the internet once and it is downloaded there, or give --data-dir a folder "
-        f"that already holds the four {cls_name} files (train-images-idx3-ubyte, ...). "
-        f"The offline dataset mnist-5k always works."
-    )
 
 
 @contextmanager

@@ -17,7 +17,10 @@ course explains, so the model stays numerically stable.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -189,12 +192,27 @@ class SoftmaxRegression(nn.Module):
 _CLASSES: dict[str, type[nn.Module]] = {"simplecnn": SimpleCNN, "mlp": MLP, "softmax": SoftmaxRegression}
 
 
+_SEEDING = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run a block with PyTorch's global random generator seeded, then restore it.
+
+    The global generator is shared by every thread of the process: two students' trainings
+    seeding it at the same moment would get each other's numbers. The lock makes the
+    seeded block atomic; the generator's state before it is restored after it.
+    """
+    with _SEEDING, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def build_model(config: ModelConfig, seed: int | None = None) -> nn.Module:
     """A freshly initialised model for ``config``; with ``seed`` the initial weights are repeatable."""
     if seed is None:
         return _CLASSES[config.kind](config)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return _CLASSES[config.kind](config)
 
 

@@ -30,6 +30,7 @@ from torch import nn
 from .data import Dataset
 from .device import pick_device
 from .evaluate import evaluate
+from .i18n import LocalizedError, Msg
 from .model import ModelConfig, build_model
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "adam")
@@ -124,7 +125,7 @@ class TrainResult:
         return self.history[-1].test_accuracy if self.history else float("nan")
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(LocalizedError):
     """The loss became NaN, infinite or exploded: the run was stopped and nothing was kept."""
 
 
@@ -204,7 +205,7 @@ def train(
                 if first_loss is None:
                     first_loss = loss_value
                 if not math.isfinite(loss_value) or loss_value > explode_factor * max(first_loss, chance_loss):
-                    raise TrainingDiverged(_diverged_message(loss_value, first_loss, epoch, b + 1, config))
+                    raise _diverged(loss_value, first_loss, epoch, b + 1, config)
                 loss_sum += loss_value * len(y)
                 correct += (logits.argmax(1) == y).sum()
                 count += len(y)
@@ -246,26 +247,23 @@ def train(
     return result
 
 
-def _diverged_message(loss: float, first_loss: float, epoch: int, batch: int, config: TrainConfig) -> str:
+def _diverged(loss: float, first_loss: float, epoch: int, batch: int, config: TrainConfig) -> TrainingDiverged:
     if math.isnan(loss):
-        what = "became NaN (not a number)"
+        what = Msg("err.loss_nan")
     elif math.isinf(loss):
-        what = "became infinite"
+        what = Msg("err.loss_inf")
     else:
-        what = f"exploded from {first_loss:.2f} to {loss:.3g}"
-    return (
-        f"The loss {what} at epoch {epoch}, batch {batch}: the learning rate {config.lr:g} is too "
-        f"large for {config.optimizer}, so each step overshoots and the weights blow up. "
-        f"Try a smaller learning rate, e.g. {config.lr / 10:g}. Nothing was saved."
-    )
+        what = Msg("err.loss_exploded", first=f"{first_loss:.2f}", loss=f"{loss:.3g}")
+    return TrainingDiverged("err.diverged", what=what, epoch=epoch, batch=batch, lr=f"{config.lr:g}",
+                            optimizer=config.optimizer, smaller=f"{config.lr / 10:g}")
 
 
 def _tensorboard_writer(log_dir: str | Path):  # noqa: ANN202 - tensorboard is imported lazily
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise ValueError("TensorBoard logging needs the tensorboard package: pip install tensorboard") from None
+        raise LocalizedError("err.tensorboard_missing") from None
     try:
         return SummaryWriter(log_dir=str(log_dir))
     except OSError as exc:
-        raise ValueError(f"Cannot write TensorBoard logs to {log_dir}: {exc.strerror or exc}.") from None
+        raise LocalizedError("err.tensorboard_folder", folder=str(log_dir), reason=str(exc.strerror or exc)) from None

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from explainer.data import DatasetUnavailable
-from explainer.figures import confusion_figure, digit_grid, per_class_figure, training_curves
+from explainer.figures import training_curves
 from explainer.model import count_parameters, list_stages, model_code
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import cached_evaluation_report, shared_dataset
+from explainer.ui.report import test_results
 
 ensure_navigation()
 
@@ -82,30 +83,7 @@ with testing:
     except DatasetUnavailable:
         st.warning(tr("model.test.unavailable", dataset=tr(f"dataset.{meta.dataset}")))
     else:
-        result = report.result
-        classes = meta.classes
-        c1, c2, c3 = st.columns(3)
-        c1.metric(tr("home.metric.accuracy"), f"{result.accuracy:.1%}")
-        c2.metric(tr("model.test.loss"), f"{result.loss:.3f}")
-        c3.metric(tr("model.test.images"), f"{result.n:,}")
-        left, right = st.columns([3, 2])
-        with left:
-            st.subheader(tr("model.test.confusion"))
-            st.plotly_chart(confusion_figure(result.confusion, classes, lang), key="confusion")
-        with right:
-            st.subheader(tr("model.test.per_class"))
-            st.plotly_chart(per_class_figure(result.per_class_accuracy(), classes, lang), key="per_class")
-            st.markdown(tr("model.test.confusion_notice"))
-        if report.mistakes:
-            st.subheader(tr("model.test.mistakes"))
-            images = shared_dataset(meta.dataset).test_images
-            captions = [
-                tr("model.test.mistake_caption", true=classes[m.true], predicted=classes[m.predicted], confidence=f"{m.confidence:.0%}")
-                for m in report.mistakes
-            ]
-            grid = digit_grid(images[[m.index for m in report.mistakes]].numpy(), captions, columns=8)
-            st.plotly_chart(grid, key="mistakes")
-            st.caption(tr("model.test.mistakes_caption"))
+        test_results(report, meta.classes, shared_dataset(meta.dataset).test_images, prefix="")
 
 st.subheader(tr("model.notice.title"))
 st.markdown(tr(f"model.notice.{config.kind}", **shape_fields))

@@ -4,7 +4,7 @@ Figures carry no Streamlit code, so the CLI, notebooks and tests can build them 
 uses a projector-friendly template: large fonts, no chart junk, colour-blind-safe colours.
 """
 
-from .model import confusion_figure, digit_grid, per_class_figure, training_curves
+from .model import confusion_figure, digit_grid, live_training_figure, per_class_figure, runs_figure, training_curves
 from .network import (
     feature_maps_figure,
     flatten_vector_figure,
@@ -34,7 +34,9 @@ __all__ = [
     "flatten_vector_figure",
     "image_figure",
     "kernels_figure",
+    "live_training_figure",
     "preprocessing_figure",
+    "runs_figure",
     "vector_figure",
     "flatten_figure",
     "gradient_flow_figure",

@@ -99,9 +99,83 @@ def digit_grid(images: np.ndarray, captions: Sequence[str], columns: int = 8, co
     fig.update_yaxes(visible=False, autorange="reversed")
     for i in range(n):  # square pixels: each y axis keeps the scale of its own x axis
         fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", row=i // columns + 1, col=i % columns + 1)
-    if colors is not None:
-        for annotation, color in zip(fig.layout.annotations, colors):
-            annotation.font = {"color": color, "size": 14}
+    for i, annotation in enumerate(fig.layout.annotations):  # captions small enough not to run into each other
+        annotation.font = {"size": 13, **({"color": colors[i]} if colors is not None else {})}
     fig = _layout(fig, 150 * rows + 40)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def _smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average, as TensorBoard's smoothing slider does."""
+    out, last = [], None
+    for v in values:
+        last = v if last is None else weight * last + (1 - weight) * v
+        out.append(last)
+    return out
+
+
+def live_training_figure(batch_losses: Sequence[float], history: Sequence, epochs: int, batches_per_epoch: int,
+                         lang: str, max_points: int = 1500) -> go.Figure:
+    """Loss per batch (raw and smoothed, x in epochs) beside accuracy per epoch (training and test).
+
+    Redrawn every fraction of a second while a model trains, so it is built from plain
+    arrays on two hand-placed axes (``make_subplots`` alone costs ~30 ms of validation):
+    the server's time belongs to the training threads.
+    """
+    losses = np.asarray(batch_losses, dtype=float)
+    step = max(1, -(-len(losses) // max_points))
+    x = (np.arange(len(losses)) + 1) / batches_per_epoch
+    smooth = np.asarray(_smooth(losses.tolist()))
+    ex = [s.epoch for s in history]
+    train_acc = [s.accuracy for s in history]
+    test_acc = [s.test_accuracy for s in history]
+    low = min(train_acc + test_acc, default=0.0)
+    data = [
+        {"type": "scatter", "x": x[::step], "y": losses[::step], "mode": "lines", "name": t("fig.batch_loss", lang),
+         "line": {"color": TRAIN_COLOR, "width": 1}, "opacity": 0.3, "xaxis": "x", "yaxis": "y"},
+        {"type": "scatter", "x": x[::step], "y": smooth[::step], "mode": "lines", "name": t("fig.smoothed", lang),
+         "line": {"color": TRAIN_COLOR, "width": 3}, "xaxis": "x", "yaxis": "y"},
+        {"type": "scatter", "x": ex, "y": train_acc, "mode": "lines+markers", "name": t("fig.train", lang),
+         "line": {"color": TRAIN_COLOR, "width": 3, "dash": "dot"}, "xaxis": "x2", "yaxis": "y2"},
+        {"type": "scatter", "x": ex, "y": test_acc, "mode": "lines+markers", "name": t("fig.test", lang),
+         "line": {"color": TEST_COLOR, "width": 3}, "xaxis": "x2", "yaxis": "y2"},
+    ]
+    title = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False, "font": {"size": 17}}
+    layout = {
+        "xaxis": {"domain": [0, 0.45], "title": {"text": t("fig.epoch", lang)}, "range": [0, epochs + 0.05]},
+        "yaxis": {"anchor": "x", "rangemode": "tozero"},
+        "xaxis2": {"domain": [0.55, 1], "anchor": "y2", "title": {"text": t("fig.epoch", lang)},
+                   "range": [0.8, epochs + 0.2], "dtick": 1 if epochs <= 15 else None},
+        # accuracy: the whole 0–100 % before the first epoch, then zoomed on where the curves are
+        "yaxis2": {"anchor": "x2", "tickformat": ".0%", "range": [max(0.0, low - 0.05) if history else 0.0, 1.005]},
+        "annotations": [{**title, "text": t("fig.loss", lang), "x": 0.225, "xanchor": "center"},
+                        {**title, "text": t("fig.accuracy", lang), "x": 0.775, "xanchor": "center"}],
+    }
+    fig = _layout(go.Figure(data=data, layout=layout), 420)
+    fig.update_layout(margin={"t": 40, "b": 110},  # the legend below: above, it would cover the titles
+                      legend={"orientation": "h", "y": -0.28, "x": 0, "xanchor": "left", "yanchor": "top"})
+    return fig
+
+
+RUN_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+
+
+def runs_figure(runs: Sequence[tuple[str, Sequence[dict]]], lang: str) -> go.Figure:
+    """Every run of the session on one chart: test accuracy (left) and training loss (right) per epoch."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(t("fig.test_accuracy", lang), t("fig.train_loss", lang)),
+                        horizontal_spacing=0.1)
+    for i, (label, epochs) in enumerate(runs):
+        color = RUN_COLORS[i % len(RUN_COLORS)]
+        x = [e["epoch"] for e in epochs]
+        fig.add_trace(go.Scatter(x=x, y=[e["test_accuracy"] for e in epochs], mode="lines+markers", name=label,
+                                 line={"color": color, "width": 3}, legendgroup=label), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=[e["loss"] for e in epochs], mode="lines+markers", name=label, showlegend=False,
+                                 line={"color": color, "width": 3}, legendgroup=label), row=1, col=2)
+    fig.update_xaxes(title_text=t("fig.epoch", lang))
+    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=2)
+    fig = _layout(fig, 420)
+    fig.update_layout(legend={"orientation": "h", "y": -0.25, "x": 0, "xanchor": "left", "yanchor": "top"},
+                      margin={"b": 110})
     return fig

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..i18n import LocalizedError, Msg
+from ..model import seeded
 from .grid import DTYPE, as_grid, check_int
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
@@ -102,8 +103,7 @@ def gradient_flow(activation: str, depth: int = 10, width: int = 32, seed: int =
     depth = check_int(depth, Msg("setting.depth"), 1, 60)
     width = check_int(width, Msg("setting.width"), 2, 256)
     _module(activation)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         layers = [nn.Linear(width, width, dtype=DTYPE) for _ in range(depth)]
         for layer in layers:
             if activation in ("sigmoid", "tanh"):

@@ -54,7 +54,7 @@ SECTIONS: tuple[Section, ...] = (
             PageSpec("pages/model.py", "nav.model", "model.summary", ":material/account_tree:"),
         ),
     ),
-    Section("learning", ()),
+    Section("learning", (PageSpec("pages/train.py", "nav.train", "train.summary", ":material/model_training:"),)),
     Section("explaining", ()),
 )
 

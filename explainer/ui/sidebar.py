@@ -21,14 +21,19 @@ from .state import (
     runtime_device_name,
     tr,
 )
+from .training import sidebar_status
 
 
 def _sync_language_to_url() -> None:
     st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
 
 
-def render_sidebar() -> SharedModel | None:
-    """Draw the sidebar; returns the session's model, or None when no model can be loaded."""
+def render_sidebar(training_status: bool = True) -> SharedModel | None:
+    """Draw the sidebar; returns the session's model, or None when no model can be loaded.
+
+    ``training_status``: show the progress of this session's training (off on the training
+    page itself, which shows it large).
+    """
     language()  # make sure the session's language is set before the widget reads it
     with st.sidebar:
         st.selectbox(
@@ -58,4 +63,6 @@ def render_sidebar() -> SharedModel | None:
             lines.append(tr("sidebar.accuracy", accuracy=f"{meta.test_accuracy:.1%}"))
         lines.append(tr("sidebar.source_session") if model_choice() == SESSION_CHOICE else tr("sidebar.source_shipped"))
         st.caption("  \n".join(lines))
+        if training_status:
+            sidebar_status()
     return shared

@@ -9,6 +9,7 @@ or uploaded — lives in ``st.session_state``.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from collections.abc import Callable
@@ -49,19 +50,40 @@ class SharedModel:
 
 
 @st.cache_resource
-def runtime_device() -> torch.device:
-    """The device, picked once per process (``$EXPLAINER_DEVICE`` overrides), threads set once."""
+def _process_setup() -> tuple[torch.device, int]:
+    """Once per process: the device (``$EXPLAINER_DEVICE`` overrides) and the CPU threads.
+
+    ``$EXPLAINER_THREADS`` sets PyTorch's threads for the pages' computations (default: all
+    cores). The number is remembered here: training workers use their own count while they
+    run, so reading it back from PyTorch on some thread could report theirs.
+
+    Also moves everything imported so far (PyTorch, Plotly, Streamlit: ~300,000 objects) out
+    of the garbage collector's sight with ``gc.freeze()``: they live as long as the process,
+    and scanning them on every full collection holds the interpreter lock for ~0.2 s, which
+    stalls the training threads and every other student's page.
+    """
     threads = os.environ.get("EXPLAINER_THREADS")
     if threads and threads.isdigit() and int(threads) > 0:
         torch.set_num_threads(int(threads))
-    return pick_device()
+    gc.freeze()
+    return pick_device(), torch.get_num_threads()
+
+
+def runtime_device() -> torch.device:
+    """The device every page computes on, picked once per process."""
+    return _process_setup()[0]
+
+
+def runtime_threads() -> int:
+    """PyTorch's CPU threads for the pages' computations, set once per process."""
+    return _process_setup()[1]
 
 
 def runtime_device_name() -> str:
     """The GPU's model name, or "CPU (N threads)" in the session's language."""
-    device = runtime_device()
+    device, threads = _process_setup()
     if device.type == "cpu":
-        return tr("sidebar.cpu_threads", threads=torch.get_num_threads())
+        return tr("sidebar.cpu_threads", threads=threads)
     return device_name(device)
 
 

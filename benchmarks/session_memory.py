@@ -1,0 +1,92 @@
+"""Memory per student: the server's resident memory with one idle session, then ten that trained.
+
+The real app (``streamlit run``) and Chromium, one browser context per student. Baseline:
+the server after a first visit has loaded what every session shares (PyTorch, the shipped
+model, the MNIST-5k digits) and that visitor has left. Then one student opens the training
+page and does nothing; then ten students (that one and nine more) each train a SimpleCNN
+with the page's defaults (Adam, batch 32, 3 epochs on 4,000 digits) and keep it.
+
+    python benchmarks/session_memory.py [--students 10]
+Goals: one idle session ≤ 50 MB above the baseline; ten with a trained model ≤ 500 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import psutil  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+from tests.live_server import CHROMIUM_ARGS, chromium_executable, streamlit_server, wait_idle  # noqa: E402
+
+MB = 2**20
+
+
+def server_process() -> psutil.Process:
+    for child in psutil.Process().children(recursive=True):
+        if "streamlit" in " ".join(child.cmdline()):
+            return child
+    raise RuntimeError("the streamlit server is not running")
+
+
+def settled_rss(process: psutil.Process, seconds: float = 3.0) -> float:
+    """Resident memory in MB once it has stopped moving (the last of several readings)."""
+    time.sleep(seconds)
+    return process.memory_info().rss / MB
+
+
+def open_student(browser, url: str):  # noqa: ANN001, ANN201 - playwright objects
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{url}/train")
+    wait_idle(page)
+    page.get_by_role("button", name="Start").wait_for()
+    return context, page
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=10)
+    args = parser.parse_args()
+    with streamlit_server() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
+        server = server_process()
+        started = server.memory_info().rss / MB
+        first, page = open_student(browser, url)  # loads what every session shares
+        page.goto(f"{url}/forward")
+        wait_idle(page)
+        first.close()
+        baseline = settled_rss(server)
+
+        students = [open_student(browser, url)]
+        idle = settled_rss(server)
+        students += [open_student(browser, url) for _ in range(args.students - 1)]
+        opened = settled_rss(server)
+        t0 = time.perf_counter()
+        for _, page in students:
+            page.get_by_role("button", name="Start").click()
+        for number, (_, page) in enumerate(students):
+            use = page.locator("[data-testid='stBaseButton-primary']").filter(has_text="Use this model on every page")
+            expect(use).to_be_visible(timeout=600_000)
+        seconds = time.perf_counter() - t0
+        trained = settled_rss(server, 5.0)
+        peak = trained
+        for context, _ in students:
+            context.close()
+        browser.close()
+
+    print(f"server at start: {started:.0f} MB; baseline after a first visit: {baseline:.0f} MB")
+    print(f"one idle session:           +{idle - baseline:6.1f} MB   (goal <= 50)")
+    print(f"{args.students} sessions open, idle:     +{opened - baseline:6.1f} MB")
+    print(f"{args.students} sessions, each trained: +{trained - baseline:6.1f} MB   (goal <= 500)  "
+          f"[{args.students} trainings took {seconds:.0f} s, at most 2 at a time]")
+    print(f"ratio to the goals: idle {(idle - baseline) / 50:.2f}, trained {(peak - baseline) / 500:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""This session's training runs, the process-wide job runner, and the sidebar's progress line.
+
+Every session trains its own models on worker threads of one shared :class:`JobRunner`,
+which lets at most ``$EXPLAINER_MAX_TRAININGS`` (default 2) train at once; the others
+wait in line. A run whose tab is closed stops by itself (the worker asks Streamlit
+whether the session is still connected). The shipped models are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from explainer.checkpoint import Checkpoint, checkpoint_bytes, load_checkpoint, make_meta
+from explainer.evaluate import EvaluationReport, evaluation_report
+from explainer.jobs import DONE, STOPPED, JobRunner, TrainingJob, release_memory
+from explainer.model import ModelConfig, count_parameters
+from explainer.train import TrainConfig
+
+from .data import shared_dataset
+from .state import MODEL_CHOICE_KEY, SESSION_CHOICE, SESSION_MODEL_KEY, SharedModel, runtime_device, runtime_threads, tr
+
+RUNS_KEY = "train_runs"
+
+
+@st.cache_resource
+def job_runner() -> JobRunner:
+    """One runner per process: the bound on simultaneous trainings holds across every session."""
+    value = os.environ.get("EXPLAINER_MAX_TRAININGS", "2")
+    return JobRunner(max(1, int(value)) if value.isdigit() else 2, process_threads=runtime_threads())
+
+
+@dataclass(eq=False)
+class Run:
+    """One model of this session: trained here (``job``) or uploaded."""
+
+    number: int
+    model_config: ModelConfig
+    label: str  # e.g. "SimpleCNN · adam 0.01 · 3 epochs"
+    job: TrainingJob | None = None
+    checkpoint: Checkpoint | None = None
+    report: EvaluationReport | None = None
+    epochs: list[dict] = field(default_factory=list)  # per-epoch figures, for the comparison chart
+
+    @property
+    def finished(self) -> bool:
+        return self.checkpoint is not None
+
+
+def runs() -> list[Run]:
+    return st.session_state.setdefault(RUNS_KEY, [])
+
+
+def session_alive() -> Callable[[], bool]:
+    """A callback for the worker: False once this browser tab has gone away."""
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx is not None else None
+
+    def alive() -> bool:
+        if session_id is None:
+            return True
+        try:
+            from streamlit.runtime import Runtime
+
+            return bool(Runtime.instance().is_active_session(session_id))
+        except Exception:  # noqa: BLE001 - no runtime (tests, scripts): nobody to lose
+            return True
+
+    return alive
+
+
+def start_run(model_config: ModelConfig, config: TrainConfig, dataset_name: str, label: str, device: str,
+              tensorboard_dir: str | None = None) -> Run:
+    threads = os.environ.get("EXPLAINER_TRAIN_THREADS", "1")
+    job = TrainingJob(model_config, config, shared_dataset(dataset_name), device=device, tensorboard_dir=tensorboard_dir,
+                      keep_running=session_alive(), threads=int(threads) if threads.isdigit() and int(threads) > 0 else 1)
+    run = Run(len(runs()) + 1, model_config, label, job=job)
+    runs().append(run)
+    job_runner().submit(job)
+    return run
+
+
+def finalize(run: Run) -> None:
+    """After a run ends: a validated checkpoint of its model and its test report (once)."""
+    job = run.job
+    if run.finished or job is None or job.state not in (DONE, STOPPED) or job.result is None:
+        return
+    result = job.result
+    dataset = job.dataset
+    epochs = [
+        {"epoch": s.epoch, "loss": s.loss, "accuracy": s.accuracy, "test_loss": s.test_loss,
+         "test_accuracy": s.test_accuracy, "seconds": s.seconds}
+        for s in result.history
+    ]
+    training = {"config": result.config.to_dict(), "epochs": epochs, "seconds": result.seconds, "device": result.device}
+    accuracy = result.history[-1].test_accuracy if result.history else None
+    meta = make_meta(run.model_config, dataset.info, accuracy, training)
+    run.checkpoint = load_checkpoint(checkpoint_bytes(result.model, meta), runtime_device(), name=run.label)
+    run.report = evaluation_report(run.checkpoint.model, dataset.test_images, dataset.test_labels, (meta.mean, meta.std))
+    run.epochs = epochs
+    job.result = None  # the checkpoint holds the model now: one copy per run is enough
+    release_memory()  # the evaluation's scratch memory goes back to the system
+
+
+def add_uploaded(checkpoint: Checkpoint, label: str) -> Run:
+    run = Run(len(runs()) + 1, checkpoint.meta.model, label, checkpoint=checkpoint,
+              epochs=list(checkpoint.meta.training.get("epochs", [])) if isinstance(checkpoint.meta.training, dict) else [])
+    try:
+        dataset = shared_dataset(checkpoint.meta.dataset)
+    except Exception:  # noqa: BLE001 - a Fashion-MNIST model without the files: no report, the rest works
+        dataset = None
+    if dataset is not None and len(dataset.info.classes) == checkpoint.meta.model.num_classes:
+        run.report = evaluation_report(checkpoint.model, dataset.test_images, dataset.test_labels,
+                                       (checkpoint.meta.mean, checkpoint.meta.std))
+    runs().append(run)
+    return run
+
+
+def use_run(run: Run) -> None:
+    """Make this run's model the one every page of this session uses."""
+    st.session_state[SESSION_MODEL_KEY] = SharedModel(run.checkpoint, threading.Lock())
+    st.session_state[MODEL_CHOICE_KEY] = SESSION_CHOICE
+    st.session_state["session_model_run"] = run.number
+
+
+def active_run() -> Run | None:
+    for run in reversed(runs()):
+        if run.job is not None and run.job.active:
+            return run
+    return None
+
+
+def run_label(model_config: ModelConfig, optimizer: str, lr: float, epochs: int) -> str:
+    epochs_text = tr("train.one_epoch") if epochs == 1 else tr("train.n_epochs", n=epochs)
+    return f"{tr(f'model.kind.{model_config.kind}')} · {optimizer} {lr:g} · {epochs_text}"
+
+
+def parameters(model_config: ModelConfig) -> int:
+    from explainer.model import build_model
+
+    return count_parameters(build_model(model_config))
+
+
+def sidebar_status() -> None:
+    """A progress line in the sidebar while this session trains, on every page.
+
+    It redraws itself every second while the run lasts; when the run ends, one full redraw
+    stops the timer and leaves a link to the results.
+    """
+    run = active_run()
+    if run is None:
+        latest = runs()[-1] if runs() else None
+        if latest is not None and latest.job is not None and not latest.finished and latest.job.state in (DONE, STOPPED):
+            st.page_link("pages/train.py", label=tr("train.sidebar_done", n=latest.number), icon=":material/check_circle:")
+        return
+
+    @st.fragment(run_every="1s")
+    def status() -> None:
+        snap = run.job.snapshot()
+        if snap.state == "queued":
+            st.caption(tr("train.sidebar_queued", n=run.number, position=snap.queue_position))
+        elif run.job.active:
+            st.progress(snap.progress, text=tr("train.sidebar_running", n=run.number, epoch=snap.epoch, epochs=snap.epochs))
+        else:
+            st.rerun(scope="app")
+
+    status()

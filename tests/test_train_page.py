@@ -1,0 +1,115 @@
+"""The training page through AppTest: a short run completes, bad rates fail cleanly, uploads are
+validated, and two students training at once keep their own runs."""
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from explainer.paths import SHIPPED_CHECKPOINT
+from tests.live_server import ROOT
+
+
+def open_train() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    at.switch_page("pages/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    return at
+
+
+def start_small(at: AppTest, digits: int = 250, **settings) -> AppTest:
+    ok(at.select_slider(key="train_limit").set_value(digits).run())
+    ok(at.number_input(key="train_epochs").set_value(1).run())
+    for key, value in settings.items():
+        widget = {"optimizer": at.selectbox, "lr": at.select_slider, "schedule": at.radio, "kind": at.selectbox, "seed": at.number_input}[key]
+        ok(widget(key=f"train_{key}").set_value(value).run())
+    return ok(at.button(key="train_start").click().run())
+
+
+def wait_finished(at: AppTest, timeout: float = 60) -> AppTest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        ok(at.run())
+        if not at.button(key="train_stop").disabled:
+            continue
+        return at
+    raise AssertionError("training did not finish")
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: str(m.value) for m in at.metric}
+
+
+def chart_keys(at: AppTest) -> list[str]:
+    return [c.proto.id for c in at.get("plotly_chart")]
+
+
+def test_a_one_epoch_run_completes_and_can_be_used_everywhere():
+    at = start_small(open_train())
+    assert at.button(key="train_start").disabled  # one run at a time per student
+    wait_finished(at)
+    assert any("train_live" in k for k in chart_keys(at)) and any("train_confusion" in k for k in chart_keys(at))
+    assert "Test images" in metrics(at) and metrics(at)["Test images"] == "1,000"
+    assert at.get("download_button"), "the trained model can be downloaded"
+    ok(at.button(key="train_use_1").click().run())
+    assert at.selectbox(key="model_choice").value == "session"
+    assert "Trained or uploaded in this session" in " ".join(str(c.value) for c in at.sidebar.caption)
+    at.switch_page("pages/model.py").run()
+    ok(at)
+    assert {m.label: m.value for m in at.metric}["Dataset"] == "MNIST-5k"
+    assert "1 epoch" in " ".join(c.value for c in at.caption)  # the session's own training record
+    at.switch_page("pages/forward.py").run()
+    ok(at)
+    ok(at.selectbox(key="model_choice").set_value("simplecnn").run())
+    assert at.selectbox(key="model_choice").value == "simplecnn"
+
+
+def test_an_exploding_learning_rate_stops_with_an_explanation_and_keeps_the_model():
+    at = start_small(open_train(), optimizer="sgd", lr=100.0, schedule="constant")
+    wait_finished(at)
+    assert at.error and "learning rate 100 is too large" in at.error[0].value
+    assert "unchanged" in " ".join(c.value for c in at.caption)
+    assert at.selectbox(key="model_choice").value == "simplecnn"
+    assert not any(b.key and b.key.startswith("train_use_") for b in at.button)
+
+
+def test_uploads_are_validated():
+    at = open_train()
+    ok(at.file_uploader(key="train_upload").upload("evil.pt", b"\x80\x04\x95 not a real pickle", "application/octet-stream").run())
+    assert at.error and "evil.pt" in at.error[0].value
+    assert not any(b.key and b.key.startswith("train_use_") for b in at.button)
+    at = open_train()
+    ok(at.file_uploader(key="train_upload").upload("shipped.safetensors", SHIPPED_CHECKPOINT.read_bytes()).run())
+    assert not at.error
+    assert metrics(at)["Test accuracy"] == "98.4%"
+    ok(at.button(key="train_use_1").click().run())
+    assert at.selectbox(key="model_choice").value == "session"
+
+
+def test_two_students_training_at_once_keep_their_own_runs():
+    alice, bob = open_train(), open_train()
+    start_small(alice, kind="softmax", seed=1)
+    start_small(bob, kind="mlp", seed=2)
+    wait_finished(alice), wait_finished(bob)
+    assert "Softmax regression" in alice.subheader[1].value and "MLP" in bob.subheader[1].value
+    assert [r.label for r in alice.session_state["train_runs"]] != [r.label for r in bob.session_state["train_runs"]]
+    assert len(alice.session_state["train_runs"]) == len(bob.session_state["train_runs"]) == 1
+    a_model = alice.session_state["train_runs"][0].checkpoint.model
+    b_model = bob.session_state["train_runs"][0].checkpoint.model
+    assert a_model.config.kind == "softmax" and b_model.config.kind == "mlp"
+
+
+def test_runs_of_a_session_are_compared_on_one_chart():
+    at = start_small(open_train(), kind="softmax")
+    wait_finished(at)
+    start_small(at, kind="mlp")
+    wait_finished(at)
+    assert any("train_runs" in k for k in chart_keys(at))
+    ok(at.selectbox(key="train_pick").set_value(1).run())
+    ok(at.button(key="train_use_picked").click().run())
+    assert at.selectbox(key="model_choice").value == "session"
