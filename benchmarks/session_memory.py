@@ -19,25 +19,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.live_server import CHROMIUM_ARGS, chromium_executable, streamlit_server, wait_idle  # noqa: E402
 
-MB = 2**20
-
-
-def server_process() -> psutil.Process:
-    for child in psutil.Process().children(recursive=True):
-        if "streamlit" in " ".join(child.cmdline()):
-            return child
+def server_pid(url: str) -> int:
+    """The process serving ``url`` (the ``streamlit run`` this script started), from /proc."""
+    port = url.rsplit(":", 1)[1]
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(argv) and port.encode() in argv:
+            return int(entry.name)
     raise RuntimeError("the streamlit server is not running")
 
 
-def settled_rss(process: psutil.Process, seconds: float = 3.0) -> float:
-    """Resident memory in MB once it has stopped moving (the last of several readings)."""
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def settled_rss(pid: int, seconds: float = 3.0) -> float:
+    """Resident memory in MB after letting the server settle for ``seconds``."""
     time.sleep(seconds)
-    return process.memory_info().rss / MB
+    return rss_mb(pid)
 
 
 def open_student(browser, url: str):  # noqa: ANN001, ANN201 - playwright objects
@@ -55,8 +64,8 @@ def main() -> None:
     args = parser.parse_args()
     with streamlit_server() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
-        server = server_process()
-        started = server.memory_info().rss / MB
+        server = server_pid(url)
+        started = rss_mb(server)
         first, page = open_student(browser, url)  # loads what every session shares
         page.goto(f"{url}/forward")
         wait_idle(page)
