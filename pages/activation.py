@@ -8,14 +8,21 @@ from explainer.figures import activation_curves_figure, activation_grid_figure, 
 from explainer.stages import ACTIVATIONS, apply_activation, curves, fmt, gradient_flow, walkthrough
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, labeller, language, tr
+from explainer.ui.export import export_buttons
+from explainer.ui.links import PageLink, choice, grid, integer, page_start
+from explainer.ui.presenter import aside
 from explainer.ui.widgets import grid_editor, provenance, publish, reset_button, show_error, source_picker, upstream
 
 ensure_navigation()
 P = "relu_"
 lang = language()
 
-st.title(tr("relu.title"))
-st.markdown(tr("relu.intro"))
+OWN_DEFAULT = torch.tensor([[3, -1, 0], [-4, 2, 5], [1, -2, -6]], dtype=DTYPE)
+LINK = PageLink("activation", [
+    choice("source", P + "source", ["previous", "own"]), grid("x", P + "input", OWN_DEFAULT, "input"),
+    integer("shift", P + "shift", -30, 30), choice("f", P + "activation", ACTIVATIONS), integer("depth", P + "depth", 2, 30),
+], presenter_key=P + "presenter")
+presenting = page_start(LINK, P, "relu")
 
 CODE = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.1)", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()", "gelu": "nn.GELU()"}
 
@@ -30,13 +37,13 @@ def _show_result(result) -> None:  # noqa: ANN001 - ActivationResult
             st.info(tr("relu.none_negative", below=fmt(-float(result.input.min()))), icon=":material/lightbulb:")
     else:
         st.markdown(tr("relu.other", name=tr(f"act.{result.name}")))
-    st.code(f"import torch.nn as nn\n\ny = {CODE[result.name]}(x)", language="python")
+    if not presenting:
+        st.code(f"import torch.nn as nn\n\ny = {CODE[result.name]}(x)", language="python")
 
 
 conv_output, from_session = upstream("conv", lambda: walkthrough().conv.output)
-OWN_DEFAULT = torch.tensor([[3, -1, 0], [-4, 2, 5], [1, -2, -6]], dtype=DTYPE)
 
-left, right = st.columns([1, 1.6], gap="large")
+left, right = (aside("relu_settings"), st.container()) if presenting else st.columns([1, 1.6], gap="large")
 with left:
     if source_picker(P, "relu.source_conv") == "previous":
         provenance(from_session)
@@ -61,15 +68,18 @@ if result is not None:
 
 st.divider()
 st.header(tr("relu.curves_title"))
-st.markdown(tr("relu.curves_intro"))
-chosen = st.multiselect(tr("relu.curves_pick"), ACTIVATIONS, default=list(ACTIVATIONS), key=P + "curves",
-                        format_func=labeller("act."))
+if not presenting:
+    st.markdown(tr("relu.curves_intro"))
+with aside("relu_curves") if presenting else st.container():
+    chosen = st.multiselect(tr("relu.curves_pick"), ACTIVATIONS, default=list(ACTIVATIONS), key=P + "curves",
+                            format_func=labeller("act."))
 if chosen:
     st.plotly_chart(activation_curves_figure(curves(chosen), lang), key=P + "curves_figure")
 
 st.divider()
 st.header(tr("relu.vanish_title"))
-st.markdown(tr("relu.vanish_intro"))
+if not presenting:
+    st.markdown(tr("relu.vanish_intro"))
 depth = st.slider(tr("relu.depth"), 2, 30, 10, key=P + "depth")
 flows = [gradient_flow(a, depth) for a in ("sigmoid", "tanh", "relu")]
 st.plotly_chart(gradient_flow_figure(flows, lang), key=P + "flow_figure")
@@ -77,5 +87,9 @@ cols = st.columns(len(flows))
 for col, flow in zip(cols, flows):
     col.metric(tr("relu.ratio_label", name=tr(f"act.{flow.activation}")), f"{flow.ratio:.1e}", help=tr("relu.ratio_help"))
 
-st.subheader(tr("stage.notice"))
-st.markdown(tr("relu.notice"))
+LINK.save()
+if not presenting:
+    st.subheader(tr("stage.notice"))
+    st.markdown(tr("relu.notice"))
+    with st.expander(tr("export.title"), icon=":material/slideshow:"):
+        export_buttons(P)

@@ -16,14 +16,19 @@ from explainer.stages import (
     resize,
 )
 from explainer.ui import ensure_navigation, labeller, language, tr
+from explainer.ui.export import export_buttons
+from explainer.ui.links import PageLink, choice, grid, integer, number, page_start, step
+from explainer.ui.presenter import aside
 from explainer.ui.widgets import grid_editor, grid_value, publish, reset_button, set_grid, show_error, size_and_check, step_control
 
 ensure_navigation()
 P = "conv_"
 lang = language()
 
-st.title(tr("conv.title"))
-st.markdown(tr("conv.intro"))
+
+def _term(value: float) -> str:
+    """A number inside a sum, in parentheses when negative: 2·(−1)."""
+    return f"({fmt(value)})" if value < 0 else fmt(value)
 
 
 def _seed() -> int:
@@ -31,20 +36,20 @@ def _seed() -> int:
 
 
 def _set_input() -> None:
-    name, n = st.session_state[P + "input_preset"], st.session_state[P + "input_size"]
+    name, n = st.session_state.get(P + "input_preset", "course"), st.session_state.get(P + "input_size", 5)
     if name == "course":
         st.session_state[P + "input_size"] = 5
     set_grid(P + "input", input_preset(name, n, _seed()))
 
 
 def _resize_input() -> None:
-    name, n = st.session_state[P + "input_preset"], st.session_state[P + "input_size"]
+    name, n = st.session_state.get(P + "input_preset", "course"), st.session_state.get(P + "input_size", 5)
     grid = resize(grid_value(P + "input", input_preset("course")), n, n) if name == "course" else input_preset(name, n, _seed())
     set_grid(P + "input", grid)
 
 
 def _set_kernel() -> None:
-    name, k = st.session_state[P + "kernel_preset"], st.session_state[P + "kernel_size"]
+    name, k = st.session_state.get(P + "kernel_preset", "course"), st.session_state.get(P + "kernel_size", 3)
     if name == "course":
         st.session_state[P + "kernel_size"] = 3
     elif k < 2 and name.endswith("edge"):
@@ -53,7 +58,7 @@ def _set_kernel() -> None:
 
 
 def _resize_kernel() -> None:
-    name, k = st.session_state[P + "kernel_preset"], st.session_state[P + "kernel_size"]
+    name, k = st.session_state.get(P + "kernel_preset", "course"), st.session_state.get(P + "kernel_size", 3)
     if name == "course" or (k < 2 and name.endswith("edge")):
         grid = resize(grid_value(P + "kernel", kernel_preset("course")), k, k)
     else:
@@ -69,7 +74,30 @@ def _reroll() -> None:
         _set_kernel()
 
 
-col_input, col_kernel, col_settings = st.columns([1.35, 1, 0.8], gap="large")
+def _square_sets(size_key: str, low: int, high: int):  # noqa: ANN202 - a callback
+    """A grid from a link also moves its size slider (square grids only; others keep theirs)."""
+    def after(value: object) -> None:
+        rows, cols = value.shape
+        if rows == cols and low <= rows <= high:
+            st.session_state[size_key] = rows
+
+    return after
+
+
+LINK = PageLink("convolution", [
+    choice("input", P + "input_preset", INPUT_PRESETS).then(lambda _: _set_input()),
+    integer("n", P + "input_size", 3, 10).then(lambda _: _resize_input()),
+    grid("x", P + "input", input_preset("course"), "input").then(_square_sets(P + "input_size", 3, 10)),
+    choice("kernel", P + "kernel_preset", KERNEL_PRESETS).then(lambda _: _set_kernel()),
+    integer("k", P + "kernel_size", 1, 5).then(lambda _: _resize_kernel()),
+    grid("w", P + "kernel", kernel_preset("course"), "kernel", max_side=5).then(_square_sets(P + "kernel_size", 1, 5)),
+    integer("stride", P + "stride", 0, 5), integer("padding", P + "padding", 0, 5), integer("dilation", P + "dilation", 0, 4),
+    number("bias", P + "bias", -1000, 1000), step("step", P + "step"),
+], presenter_key=P + "presenter")
+presenting = page_start(LINK, P, "conv")
+
+with aside("conv_settings") if presenting else st.container():
+    col_input, col_kernel, col_settings = st.columns([1.35, 1, 0.8], gap="large")
 with col_input:
     st.subheader(tr("conv.input"))
     st.selectbox(tr("stage.preset"), INPUT_PRESETS, format_func=labeller("preset.input."), key=P + "input_preset",
@@ -94,24 +122,30 @@ with col_settings:
     reset_button(P)
 
 if x is None or kernel is None:
+    LINK.save()
     st.stop()
 try:
     settings = ConvSettings(int(stride), int(padding), int(dilation), float(bias))
     result = convolve(x, kernel, settings)
 except ValueError as exc:
     show_error(exc)
+    LINK.save()
     st.stop()
 publish("conv", result.output)
 
-st.divider()
+if not presenting:
+    st.divider()
 step = step_control(P + "step", result.steps)
 window = result.windows[step]
 st.plotly_chart(conv_figure(result, step, lang), key=P + "figure")
-terms = " + ".join(f"{fmt(v)}·{fmt(w)}" for v, w in zip(window.values.flatten().tolist(), kernel.flatten().tolist()))
+terms = " + ".join(f"{_term(v)}·{_term(w)}" for v, w in zip(window.values.flatten().tolist(), kernel.flatten().tolist()))
 bias_text = f" + {fmt(settings.bias)}" if settings.bias else ""
 st.markdown(tr("conv.step_text", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,
                terms=terms, bias=bias_text, total=fmt(window.total)))
 
+LINK.save()
+if presenting:
+    st.stop()
 left, right = st.columns(2, gap="large")
 with left:
     n_h, n_w = result.input.shape
@@ -130,3 +164,5 @@ with right:
 
 st.subheader(tr("stage.code"))
 st.code(conv_code(result), language="python")
+with st.expander(tr("export.title"), icon=":material/slideshow:"):
+    export_buttons(P)

@@ -19,23 +19,38 @@ from explainer.stages import (
 )
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, language, tr
+from explainer.ui.export import export_buttons
+from explainer.ui.links import PageLink, choice, integer, page_start
+from explainer.ui.presenter import aside
 from explainer.ui.widgets import grid_editor, provenance, publish, reset_button, set_grid, show_error, source_picker, upstream
 
 ensure_navigation()
 P = "fc_"
 lang = language()
 
-st.title(tr("fc.title"))
-st.markdown(tr("fc.intro"))
+
+
+def _forget_weights(_value: object) -> None:
+    """A link that changes the outputs or the seed gets freshly seeded weights, not the old edits."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith((P + "weight", P + "bias"))]:
+        del st.session_state[key]
+
+
+LINK = PageLink("fully_connected", [
+    choice("source", P + "source", ["previous", "channels"]), integer("outputs", P + "outputs", 1, 6).then(_forget_weights),
+    integer("seed", P + "seed", 0, 9999).then(_forget_weights), integer("neuron", P + "neuron", 0, 5),
+], presenter_key=P + "presenter")
+presenting = page_start(LINK, P, "fc")
 
 pool_output, from_session = upstream("pool", lambda: walkthrough().pool.output)
 TWO_CHANNELS = torch.tensor([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], dtype=DTYPE)
 
 # --- flatten ---------------------------------------------------------------------------------
 st.header(tr("fc.flatten_title"))
-source = source_picker(P, "fc.source_pool", "fc.source_channels", other="channels")
-if source == "previous":
-    provenance(from_session)
+with aside("fc_source") if presenting else st.container():
+    source = source_picker(P, "fc.source_pool", "fc.source_channels", other="channels")
+    if source == "previous":
+        provenance(from_session)
 block = pool_output if source == "previous" else TWO_CHANNELS
 flat = flatten(block)
 st.plotly_chart(flatten_figure(flat, lang), key=P + "flatten_figure")
@@ -45,7 +60,8 @@ st.markdown(tr("fc.flatten_rule", c=c, h=h, w=w, n=len(flat.vector), hw=h * w))
 # --- the fully connected layer ------------------------------------------------------------------
 st.divider()
 st.header(tr("fc.layer_title"))
-st.markdown(tr("fc.layer_intro", d=len(flat.vector)))
+if not presenting:
+    st.markdown(tr("fc.layer_intro", d=len(flat.vector)))
 d = len(flat.vector)
 
 
@@ -56,7 +72,7 @@ def _reseed() -> None:
     set_grid(P + f"bias{d}", bias[None, :])
 
 
-controls, weights = st.columns([1, 2.2], gap="large")
+controls, weights = (aside("fc_controls"), aside("fc_weights")) if presenting else st.columns([1, 2.2], gap="large")
 with controls:
     st.number_input(tr("fc.outputs"), min_value=1, max_value=6, value=3, key=P + "outputs", on_change=_reseed)
     st.number_input(tr("fc.seed"), min_value=0, max_value=9999, value=0, key=P + "seed", on_change=_reseed,
@@ -84,13 +100,18 @@ if result is not None:
     terms = " + ".join(f"({fmt(wv)})·{fmt(xv)}" for wv, xv in zip(result.weight[neuron].tolist(), result.input.tolist()))
     st.markdown(tr("fc.neuron_sum", j=neuron + 1, terms=terms, b=fmt(float(result.bias[neuron])), y=fmt(float(result.output[neuron]))))
     difference = float((linear_reference(result.input, result.weight, result.bias) - result.output).abs().max())
-    st.success(tr("stage.check_ok", function="linear", difference=fmt(difference, 12)), icon=":material/check_circle:")
-    st.code(
-        "import torch.nn as nn\n\n"
-        f"fc = nn.Linear({d}, {k})      # fc.weight: [{k}, {d}], fc.bias: [{k}]\n"
-        f"y = fc(x)                 # x: [1, {d}] -> y: [1, {k}]  (y = x @ fc.weight.T + fc.bias)",
-        language="python",
-    )
+    if not presenting:
+        st.success(tr("stage.check_ok", function="linear", difference=fmt(difference, 12)), icon=":material/check_circle:")
+        st.code(
+            "import torch.nn as nn\n\n"
+            f"fc = nn.Linear({d}, {k})      # fc.weight: [{k}, {d}], fc.bias: [{k}]\n"
+            f"y = fc(x)                 # x: [1, {d}] -> y: [1, {k}]  (y = x @ fc.weight.T + fc.bias)",
+            language="python",
+        )
+
+LINK.save()
+if presenting:
+    st.stop()
 
 # --- the batch case, and real layers ---------------------------------------------------------------
 st.divider()
@@ -120,3 +141,5 @@ st.caption(tr("fc.shapes_caption"))
 
 st.subheader(tr("stage.notice"))
 st.markdown(tr("fc.notice"))
+with st.expander(tr("export.title"), icon=":material/slideshow:"):
+    export_buttons(P)

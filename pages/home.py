@@ -4,7 +4,8 @@ import streamlit as st
 
 from explainer.checkpoint import CheckpointError
 from explainer.model import count_parameters
-from explainer.ui import current_model, ensure_navigation, lesson_sections, runtime_device, tr
+from explainer.lesson import LESSON_MINUTES, lesson_stops
+from explainer.ui import SECTIONS, current_model, ensure_navigation, language, lesson_sections, runtime_device, tr
 
 ensure_navigation()
 
@@ -24,6 +25,22 @@ if shared is not None:
     cols[2].metric(tr("home.metric.accuracy"), accuracy, help=tr("home.metric.accuracy_help", dataset=tr(f"dataset.{meta.dataset}")))
     device = runtime_device()
     cols[3].metric(tr("home.metric.device"), tr("sidebar.device_gpu") if device.type in ("cuda", "mps") else tr("sidebar.device_cpu"))
+
+st.header(tr("lesson.title", minutes=LESSON_MINUTES))
+st.markdown(tr("lesson.intro"))
+pages = {page.path: page for section in SECTIONS for page in section.pages}
+lang = language()
+for number, stop in enumerate(lesson_stops(set(pages)), start=1):
+    page = pages[stop.page]
+    with st.container(border=True):
+        head, link = st.columns([3, 1], vertical_alignment="center")
+        head.subheader(tr("lesson.stop_title", n=number, start=stop.start, end=stop.end, title=tr(f"lesson.{stop.key}.title")))
+        link.page_link(page.path, label=tr("lesson.open"), icon=page.icon, width="stretch",
+                       query_params={**stop.params, **({"lang": lang} if lang != "en" else {})})
+        st.markdown(tr("lesson.show", text=tr(f"lesson.{stop.key}.show")))
+        st.markdown(tr("lesson.ask", text=tr(f"lesson.{stop.key}.ask")))
+        with st.expander(tr("lesson.reveal_label"), icon=":material/visibility:"):
+            st.markdown(tr(f"lesson.{stop.key}.reveal"))
 
 st.header(tr("home.path.title"))
 st.markdown(tr("home.path.intro"))

@@ -7,13 +7,32 @@ from explainer.figures import training_curves
 from explainer.model import count_parameters, list_stages, model_code
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import cached_evaluation_report, shared_dataset
+from explainer.ui.links import PageLink, Param, choice, page_start
 from explainer.ui.report import test_results
 
 ensure_navigation()
-
+P = "model_"
 lang = language()
-st.title(tr("model.title"))
-st.markdown(tr("model.intro"))
+TABS = ("architecture", "training", "test")
+TAB_LABELS = {name: tr(f"model.tab.{name}") for name in TABS}
+
+
+def _tab_param() -> Param:
+    """The open tab, in the URL by its name (the labels depend on the language)."""
+    base = choice("tab", P + "tab", TABS)
+
+    def apply(name: object) -> None:
+        st.session_state[P + "tab"] = TAB_LABELS[name]
+
+    def current() -> str | None:
+        label = st.session_state.get(P + "tab")
+        return next((name for name, text in TAB_LABELS.items() if text == label), None)
+
+    return Param(base.name, base.parse, apply, current)
+
+
+LINK = PageLink("model", [_tab_param()], presenter_key=P + "presenter")
+presenting = page_start(LINK, P, "model")
 
 shared = model_or_stop()
 meta = shared.meta
@@ -35,7 +54,9 @@ cols[3].metric(tr("home.metric.accuracy"), "—" if meta.test_accuracy is None e
 if meta.note:
     st.info(tr(f"model.note.{meta.note}"))
 
-architecture, training, testing = st.tabs([tr("model.tab.architecture"), tr("model.tab.training"), tr("model.tab.test")])
+if st.session_state.get(P + "tab") not in TAB_LABELS.values():  # a label of the other language
+    st.session_state.pop(P + "tab", None)
+architecture, training, testing = st.tabs(list(TAB_LABELS.values()), key=P + "tab", on_change="rerun")
 
 with architecture:
     st.markdown(tr("model.architecture.intro"))
@@ -54,7 +75,8 @@ with architecture:
         column_config={tr("model.col.parameters"): st.column_config.NumberColumn(format="localized")},
     )
     st.markdown(tr(f"model.architecture.note.{config.kind}", **shape_fields))
-    st.code("import torch.nn as nn\n\n" + model_code(config), language="python")
+    if not presenting:
+        st.code("import torch.nn as nn\n\n" + model_code(config), language="python")
 
 with training:
     epochs = meta.training.get("epochs") if isinstance(meta.training, dict) else None
@@ -85,5 +107,7 @@ with testing:
     else:
         test_results(report, meta.classes, shared_dataset(meta.dataset).test_images, prefix="")
 
-st.subheader(tr("model.notice.title"))
-st.markdown(tr(f"model.notice.{config.kind}", **shape_fields))
+LINK.save()
+if not presenting:
+    st.subheader(tr("model.notice.title"))
+    st.markdown(tr(f"model.notice.{config.kind}", **shape_fields))

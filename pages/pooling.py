@@ -8,6 +8,9 @@ from explainer.figures import pool_figure
 from explainer.stages import POOL_KINDS, PoolSettings, fmt, pool, pool_code, pool_reference, walkthrough
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, labeller, language, tr
+from explainer.ui.export import export_buttons
+from explainer.ui.links import PageLink, choice, grid, integer, page_start, step
+from explainer.ui.presenter import aside
 from explainer.ui.widgets import (
     grid_editor,
     provenance,
@@ -24,20 +27,26 @@ ensure_navigation()
 P = "pool_"
 lang = language()
 
-st.title(tr("pool.title"))
-st.markdown(tr("pool.intro"))
+OWN_DEFAULT = torch.tensor([[1, 3, 2, 0], [5, 6, 1, 2], [7, 2, 9, 4], [0, 1, 3, 8]], dtype=DTYPE)
+LINK = PageLink("pooling", [
+    choice("source", P + "source", ["previous", "own"]), grid("x", P + "input", OWN_DEFAULT, "input"),
+    choice("kind", P + "kind", POOL_KINDS), integer("kernel", P + "kernel", 1, 5), integer("stride", P + "stride", 1, 5),
+    integer("padding", P + "padding", 0, 3), step("step", P + "step"),
+], presenter_key=P + "presenter")
+presenting = page_start(LINK, P, "pool")
 
 relu_output, from_session = upstream("relu", lambda: walkthrough().relu.output)
-OWN_DEFAULT = torch.tensor([[1, 3, 2, 0], [5, 6, 1, 2], [7, 2, 9, 4], [0, 1, 3, 8]], dtype=DTYPE)
 
-col_input, col_settings = st.columns([1.3, 1], gap="large")
+with aside("pool_settings") if presenting else st.container():
+    col_input, col_settings = st.columns([1.3, 1], gap="large")
 with col_input:
     if source_picker(P, "pool.source_relu") == "previous":
         provenance(from_session)
-        grid = relu_output
-        st.dataframe(pd.DataFrame(grid.numpy(), index=range(1, grid.shape[0] + 1), columns=[str(j) for j in range(1, grid.shape[1] + 1)]))
+        values = relu_output
+        st.dataframe(pd.DataFrame(values.numpy(), index=range(1, values.shape[0] + 1),
+                                  columns=[str(j) for j in range(1, values.shape[1] + 1)]))
     else:
-        grid = grid_editor(P + "input", OWN_DEFAULT, "input")
+        values = grid_editor(P + "input", OWN_DEFAULT, "input")
 with col_settings:
     kind = st.radio(tr("pool.kind"), POOL_KINDS, key=P + "kind", horizontal=True, format_func=labeller("pool.kind."))
     kernel = st.number_input(tr("pool.kernel"), min_value=1, max_value=5, value=2, key=P + "kernel")
@@ -45,17 +54,20 @@ with col_settings:
     padding = st.number_input(tr("pool.padding"), min_value=0, max_value=3, value=1, key=P + "padding", help=tr("pool.padding_help"))
     reset_button(P)
 
-if grid is None:
+if values is None:
+    LINK.save()
     st.stop()
 try:
     settings = PoolSettings(kind, int(kernel), int(stride), int(padding))
-    result = pool(grid, settings)
+    result = pool(values, settings)
 except ValueError as exc:
     show_error(exc)
+    LINK.save()
     st.stop()
 publish("pool", result.output)
 
-st.divider()
+if not presenting:
+    st.divider()
 step = step_control(P + "step", result.steps)
 window = result.windows[step]
 st.plotly_chart(pool_figure(result, step, lang), key=P + "figure")
@@ -66,6 +78,9 @@ if kind == "max":
 else:
     st.markdown(tr("pool.step_avg", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,
                    values=values.replace(", ", " + "), n=settings.kernel ** 2, total=fmt(window.result)))
+LINK.save()
+if presenting:
+    st.stop()
 if settings.padding:
     st.info(tr(f"pool.padding_note.{kind}"), icon=":material/info:")
 
@@ -86,3 +101,5 @@ with right:
 
 st.subheader(tr("stage.code"))
 st.code(pool_code(result), language="python")
+with st.expander(tr("export.title"), icon=":material/slideshow:"):
+    export_buttons(P)

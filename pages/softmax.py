@@ -6,6 +6,9 @@ import streamlit as st
 from explainer.figures import softmax_figure
 from explainer.stages import cross_entropy, fmt, hinge, loss_table, parse_vector_text, softmax, walkthrough
 from explainer.ui import ensure_navigation, labeller, language, tr
+from explainer.ui.export import export_buttons
+from explainer.ui.links import PageLink, choice, integer, number, page_start, text
+from explainer.ui.presenter import aside
 from explainer.ui.widgets import provenance, reset_button, show_error, upstream
 
 ensure_navigation()
@@ -13,9 +16,6 @@ P = "softmax_"
 lang = language()
 TEMPERATURES = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
 PRESETS = {"course": None, "small": "1 2 7", "close": "2 1 0.1", "huge": "1000 0 -1000"}
-
-st.title(tr("softmax.title"))
-st.markdown(tr("softmax.intro"))
 
 fc_output, from_session = upstream("fc", lambda: walkthrough().fc.output)
 
@@ -26,7 +26,14 @@ def _apply_preset() -> None:
     st.session_state[P + "logits"] = text
 
 
-controls, figure = st.columns([1, 2], gap="large")
+LINK = PageLink("softmax", [
+    choice("preset", P + "preset", list(PRESETS)).then(lambda _: _apply_preset()), text("z", P + "logits", lambda v: parse_vector_text(v, "logits", max_len=20)),
+    number("t", P + "temperature", 0.1, 10.0, options=TEMPERATURES), integer("target", P + "target", 0, 19),
+    number("margin", P + "margin", 0.0, 5.0, options=[m / 2 for m in range(11)]),
+], presenter_key=P + "presenter")
+presenting = page_start(LINK, P, "softmax")
+
+controls, figure = (aside("softmax_controls"), st.container()) if presenting else st.columns([1, 2], gap="large")
 with controls:
     st.selectbox(tr("stage.preset"), list(PRESETS), key=P + "preset", on_change=_apply_preset,
                  format_func=labeller("softmax.preset."))
@@ -45,6 +52,7 @@ try:
 except ValueError as exc:
     with figure:
         show_error(exc)
+    LINK.save()
     st.stop()
 
 classes = [str(i) for i in range(len(logits))]
@@ -54,6 +62,11 @@ with controls:
     target = st.selectbox(tr("softmax.target"), list(range(len(classes))), key=P + "target", format_func=lambda i: classes[i])
 with figure:
     st.plotly_chart(softmax_figure(result, classes, target, lang), key=P + "figure")
+if presenting:
+    with aside("softmax_margin"):  # keeps the margin widget alive while presenting
+        st.slider(tr("softmax.margin"), 0.0, 5.0, 1.0, 0.5, key=P + "margin")
+    LINK.save()
+    st.stop()
 
 st.subheader(tr("softmax.steps_title"))
 table = pd.DataFrame({
@@ -106,3 +119,6 @@ st.table(pd.DataFrame(rows).set_index(tr("softmax.col.loss")))
 
 st.subheader(tr("stage.notice"))
 st.markdown(tr("softmax.notice"))
+with st.expander(tr("export.title"), icon=":material/slideshow:"):
+    export_buttons(P)
+LINK.save()

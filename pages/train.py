@@ -12,6 +12,8 @@ from explainer.paths import cache_dir
 from explainer.train import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
 from explainer.ui import ensure_navigation, labeller, language, runtime_device, tr
 from explainer.ui.data import shared_dataset
+from explainer.ui.links import PageLink, choice, integer, number, page_start
+from explainer.ui.presenter import aside
 from explainer.ui.report import test_results
 from explainer.ui.state import runtime_device_name
 from explainer.ui.training import active_run, add_uploaded, finalize, parameters, run_label, runs, start_run, use_run
@@ -23,15 +25,23 @@ lang = language()
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
 LEARNING_RATES = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
 
-st.title(tr("train.title"))
-st.markdown(tr("train.intro"))
+LINK = PageLink("train", [
+    choice("dataset", P + "dataset", list(DATASETS)), choice("model", P + "kind", ["simplecnn", "mlp", "softmax"]),
+    integer("c1", P + "c1", 1, 32), integer("c2", P + "c2", 1, 64), choice("kernel", P + "kernel", [3, 5]),
+    integer("hidden", P + "hidden", 8, 512), integer("mlp_hidden", P + "mlp_hidden", 8, 1024),
+    choice("optimizer", P + "optimizer", OPTIMIZERS),
+    number("lr", P + "lr", 1e-4, 100.0, options=LEARNING_RATES + sorted(set(DEFAULT_LR.values()) - set(LEARNING_RATES))),
+    choice("schedule", P + "schedule", SCHEDULES), choice("batch", P + "batch", BATCH_SIZES), integer("epochs", P + "epochs", 1, 30),
+    integer("limit", P + "limit", 1, 60000), integer("seed", P + "seed", 0, 99999),
+], presenter_key=P + "presenter")
+presenting = page_start(LINK, P, "train")
 
 
 def _default_lr() -> None:
     st.session_state[P + "lr"] = DEFAULT_LR[st.session_state.get(P + "optimizer", "adam")]
 
 
-settings, live = st.columns([1, 2.2], gap="large")
+settings, live = (aside("train_settings"), st.container()) if presenting else st.columns([1, 2.2], gap="large")
 with settings:
     st.subheader(tr("train.settings"))
     dataset_name = st.selectbox(tr("train.dataset"), list(DATASETS), key=P + "dataset", format_func=labeller("dataset."))
@@ -67,6 +77,8 @@ with settings:
     epochs = b.number_input(tr("train.epochs"), 1, 30, 3, key=P + "epochs")
     total = 4000 if dataset_name == "mnist-5k" else 60000
     limits = [n for n in (250, 500, 1000, 2000, 4000, 10000, 30000) if n < total] + [total]
+    if st.session_state.get(P + "limit", total) not in limits:  # a link's number, or the other dataset's size
+        st.session_state[P + "limit"] = total
     limit = st.select_slider(tr("train.limit"), limits, value=total, key=P + "limit", help=tr("train.limit_help"))
     seed = st.number_input(tr("train.seed"), 0, 99999, 0, key=P + "seed")
     device = runtime_device()
@@ -174,17 +186,19 @@ with live:
             add_uploaded(checkpoint, f"#{len(runs()) + 1} {upload.name}")
             st.rerun()
 
-st.divider()
-st.subheader(tr("stage.notice"))
-st.markdown(tr("train.notice"))
-st.code(
-    "for epoch in range(epochs):\n"
-    "    for x, y in train_loader:\n"
-    "        optimizer.zero_grad()\n"
-    "        logits = model(x)\n"
-    "        loss = nn.CrossEntropyLoss()(logits, y)\n"
-    "        loss.backward()\n"
-    "        optimizer.step()\n"
-    "    # test accuracy after each epoch, as the curves above show",
-    language="python",
-)
+LINK.save()
+if not presenting:
+    st.divider()
+    st.subheader(tr("stage.notice"))
+    st.markdown(tr("train.notice"))
+    st.code(
+        "for epoch in range(epochs):\n"
+        "    for x, y in train_loader:\n"
+        "        optimizer.zero_grad()\n"
+        "        logits = model(x)\n"
+        "        loss = nn.CrossEntropyLoss()(logits, y)\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n"
+        "    # test accuracy after each epoch, as the curves above show",
+        language="python",
+    )

@@ -121,3 +121,23 @@ def test_drawing_a_seven_on_the_canvas_gets_a_prediction():
         wait_idle(page)
         assert page.locator(EXCEPTION).count() == 0
         shot(page, "forward-drawn-seven")
+
+
+@pytest.mark.parametrize("lang,heading,step_text", [("en", "Convolution, one window at a time", "Step 4 of 9"),
+                                                    ("zh", "卷积：一次一个窗口", "第 4 步（共 9 步）")])
+def test_a_prepared_link_opens_that_view_in_either_language(lang, heading, step_text):
+    with streamlit_server() as url, chromium() as page:
+        page.goto(f"{url}/convolution?lang={lang}&kernel=vertical_edge&step=4&present=1")
+        wait_idle(page)
+        page.get_by_role("heading", name=heading).first.wait_for()
+        expect(page.get_by_text(step_text).first).to_be_visible()
+        assert page.locator(EXCEPTION).count() == 0
+        assert not page.locator("[data-testid='stSidebar']").is_visible()  # presenter mode
+        # the vertical-edge kernel: -1 0 1 in its first row, drawn in the figure
+        kernel = page.locator("[data-testid='stPlotlyChart']").first
+        expect(kernel).to_contain_text("-2")
+        page.get_by_role("button", name="Next" if lang == "en" else "下一步").click()
+        wait_idle(page)
+        expect(page.get_by_text(step_text.replace("4", "5", 1)).first).to_be_visible()
+        assert "step=5" in page.url and f"lang={lang}" in page.url if lang == "zh" else "step=5" in page.url
+        shot(page, f"convolution-link-{lang}")

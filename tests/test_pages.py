@@ -69,9 +69,12 @@ def test_home_in_english():
     sidebar = " ".join(str(c.value) for c in at.sidebar.caption)
     assert "CPU (" in sidebar and "52,138 parameters" in sidebar and "Shipped with the app" in sidebar
     assert at.selectbox(key="lang").value == "en"
-    # the lesson path lists the sections that have pages, in order
+    # the 45-minute lesson first, then every page by section, in order
     subheaders = [s.value for s in at.subheader]
-    assert subheaders[:2] == ["1. Stages on hand-set numbers", "2. The whole network"]
+    assert subheaders[0] == "1. The network we will open up · 0–4 min"
+    assert subheaders[1] == "2. Convolution: multiply and add · 4–11 min"
+    sections = [s for s in subheaders if not s.endswith("min")]
+    assert sections[:2] == ["1. Stages on hand-set numbers", "2. The whole network"]
 
 
 def test_switching_language_keeps_it_in_the_url_and_across_pages():

@@ -1,7 +1,12 @@
 """Presenter mode: the sidebar and the page's settings hidden, big type, only the stepping controls.
 
-Readable on a projector from the back of a classroom. The switch stays on the page, so the
-teacher can leave presenter mode without the sidebar.
+Readable on a projector from the back of a classroom, and operated with the mouse alone:
+large Previous/Next buttons, no keyboard needed. The switch stays at the top of the page
+(and in the URL as ``?present=1``), so the teacher can leave presenter mode without the
+sidebar.
+
+Settings a page hides while presenting go into :func:`aside` containers: they are still
+drawn — so Streamlit keeps their values — but not shown.
 """
 
 from __future__ import annotations
@@ -10,14 +15,19 @@ import streamlit as st
 
 from .state import tr
 
+ASIDE = "aside_"  # key prefix of the containers that presenter mode hides
+
 _CSS = """
 <style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"] {
     display: none !important;
 }
+div[class*="st-key-aside_"] { display: none !important; }
 .stMainBlockContainer, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding-top: 1.5rem !important; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.6rem !important; line-height: 1.45 !important; }
-h3 { font-size: 2.6rem !important; }
+h1 { font-size: 3.2rem !important; }
+h2, h3 { font-size: 2.6rem !important; }
+[data-testid="stMetricValue"] { font-size: 3.4rem !important; }
 [data-testid="stBaseButton-secondary"] p, [data-testid="stBaseButton-primary"] p { font-size: 1.5rem !important; }
 [data-testid="stBaseButton-secondary"], [data-testid="stBaseButton-primary"] { min-height: 3.4rem !important; }
 </style>
@@ -31,3 +41,8 @@ def presenter_toggle(prefix: str) -> bool:
     if on:
         st.markdown(_CSS, unsafe_allow_html=True)
     return on
+
+
+def aside(name: str):  # noqa: ANN201 - a Streamlit container
+    """A container that presenter mode hides; its widgets keep their values."""
+    return st.container(key=ASIDE + name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explainer.checkpoint import CheckpointError
-from explainer.i18n import LANGUAGES
+from explainer.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from explainer.model import count_parameters
 
 from .state import (
@@ -34,7 +34,9 @@ def render_sidebar(training_status: bool = True) -> SharedModel | None:
     ``training_status``: show the progress of this session's training (off on the training
     page itself, which shows it large).
     """
-    language()  # make sure the session's language is set before the widget reads it
+    lang = language()  # make sure the session's language is set before the widget reads it
+    if lang != DEFAULT_LANGUAGE and st.query_params.get(LANG_KEY) != lang:
+        st.query_params[LANG_KEY] = lang  # Streamlit clears the URL on page changes: keep the language in it
     with st.sidebar:
         st.selectbox(
             tr("sidebar.language"),
