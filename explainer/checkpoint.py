@@ -135,13 +135,38 @@ class Checkpoint:
     name: str = ""
 
 
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt")
+
+
+def check_checkpoint_path(path: str | Path) -> Path:
+    """Refuse a destination that is not a checkpoint file name, or an existing file that is not a checkpoint.
+
+    A mistyped ``--out`` must never replace a document, a program or a system file with
+    model weights; an existing checkpoint may be replaced (that is what saving again means).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder; give a file name such as {path / 'model.safetensors'}.")
+    if path.suffix not in CHECKPOINT_SUFFIXES:
+        raise CheckpointError(f"A checkpoint's file name must end in .safetensors or .pt, not {path.name!r}.")
+    if path.exists():
+        try:
+            load_checkpoint(path)
+        except CheckpointError:
+            raise CheckpointError(f"{path} exists and is not a checkpoint: it is left alone. Choose another name.") from None
+    return path
+
+
 def save_checkpoint(model: nn.Module, path: str | Path, meta: CheckpointMeta) -> Path:
-    """Write ``model`` and ``meta`` to ``path`` atomically; ``.pt`` → torch.save, anything else → safetensors."""
+    """Write ``model`` and ``meta`` to ``path`` atomically; ``.pt`` → torch.save, ``.safetensors`` → safetensors.
+
+    See :func:`check_checkpoint_path` for the destinations that are refused.
+    """
+    path = check_checkpoint_path(path)
     config = model_config(model)
     if config != meta.model:
         raise ValueError("The metadata describes a different model than the one being saved.")
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    path = Path(path)
     if path.suffix == ".pt":
         payload = {"state_dict": tensors, "metadata": meta.to_strings()}
         return atomic_write(path, lambda tmp: torch.save(payload, tmp))

@@ -181,7 +181,7 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from .checkpoint import make_meta, save_checkpoint
+    from .checkpoint import check_checkpoint_path, make_meta, save_checkpoint
     from .data import load_dataset
     from .device import device_name
     from .model import ModelConfig, count_parameters
@@ -198,9 +198,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         train_limit=args.train_limit,
     )
     model_config = ModelConfig(kind=args.model)
-    out = Path(args.out or f"{args.model}-{args.dataset}.safetensors")
-    if out.exists() and out.is_dir():
-        raise ValueError(f"--out {out} is a folder; give a file name such as {out / 'model.safetensors'}.")
+    out = check_checkpoint_path(args.out or f"{args.model}-{args.dataset}.safetensors")  # before, not after, training
     dataset = load_dataset(args.dataset, args.data_dir)
     _say(
         f"training {args.model} on {dataset.info.title} with {config.optimizer} (lr {config.lr:g}, {config.schedule}), "

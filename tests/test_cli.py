@@ -131,6 +131,15 @@ def test_out_is_a_directory(capsys, tmp_path):
     assert code == 2 and "folder" in err
 
 
+@pytest.mark.parametrize("name", ["notes.txt", "passwd", "model.safetensors"])
+def test_out_never_replaces_a_file_that_is_not_a_checkpoint(capsys, tmp_path, name):
+    target = tmp_path / name
+    target.write_text("a student's essay")
+    code, _, err = run(capsys, "train", "--epochs", "1", "--train-limit", "64", "--out", str(target))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert target.read_text() == "a student's essay"
+
+
 def test_walkthrough_defaults_are_the_course_example(capsys):
     code, out, err = run(capsys, "walkthrough", "--json")
     assert code == 0, err
