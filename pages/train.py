@@ -151,10 +151,11 @@ with live:
             in_use = st.session_state.get("session_model_run") == latest.number and st.session_state.get("model_choice") == "session"
             use.button(tr("train.use") if not in_use else tr("train.in_use"), key=P + f"use_{latest.number}", type="primary",
                        on_click=use_run, args=(latest,), disabled=in_use, icon=":material/check:", width="stretch")
-            download.download_button(tr("train.download"), checkpoint_bytes(latest.checkpoint.model, latest.checkpoint.meta),
-                                     file_name=f"{latest.checkpoint.meta.model.kind}-{latest.checkpoint.meta.dataset}-run{latest.number}.safetensors",
+            saved = latest.checkpoint  # the file is written when the button is pressed, not on every redraw
+            download.download_button(tr("train.download"), lambda: checkpoint_bytes(saved.model, saved.meta),
+                                     file_name=f"{saved.meta.model.kind}-{saved.meta.dataset}-run{latest.number}.safetensors",
                                      mime="application/octet-stream", key=P + f"download_{latest.number}",
-                                     icon=":material/download:", width="stretch")
+                                     icon=":material/download:", on_click="ignore", width="stretch")
             if latest.job is not None and latest.job.tensorboard_dir:
                 st.caption(tr("train.tensorboard_where", folder=str(latest.job.tensorboard_dir)))
                 st.code(f"tensorboard --logdir {latest.job.tensorboard_dir}", language="bash")
