@@ -137,7 +137,7 @@ if not presenting:
     st.divider()
 step = step_control(P + "step", result.steps)
 window = result.windows[step]
-st.plotly_chart(conv_figure(result, step, lang), key=P + "figure")
+st.plotly_chart(conv_figure(result, step, lang, zoom=1.4 if presenting else 1.0), key=P + "figure")
 terms = " + ".join(f"{_term(v)}·{_term(w)}" for v, w in zip(window.values.flatten().tolist(), kernel.flatten().tolist()))
 bias_text = f" + {fmt(settings.bias)}" if settings.bias else ""
 st.markdown(tr("conv.step_text", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,

@@ -70,7 +70,7 @@ if not presenting:
     st.divider()
 step = step_control(P + "step", result.steps)
 window = result.windows[step]
-st.plotly_chart(pool_figure(result, step, lang), key=P + "figure")
+st.plotly_chart(pool_figure(result, step, lang, zoom=1.4 if presenting else 1.0), key=P + "figure")
 values = ", ".join(fmt(v) for v in window.values.flatten().tolist())
 if kind == "max":
     st.markdown(tr("pool.step_max", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,

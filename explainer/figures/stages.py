@@ -91,8 +91,12 @@ def _sliding_window_figure(
     current: int,
     middle_zmax: float,
     lang: str,
+    zoom: float = 1.0,
 ) -> go.Figure:
-    """Input (padded) | [kernel] | the current window's arithmetic | output, one frame per step."""
+    """Input (padded) | [kernel] | the current window's arithmetic | output, one frame per step.
+
+    ``zoom`` scales the numbers, titles and height (presenter mode uses ~1.4).
+    """
     current = min(max(current, 0), len(steps) - 1)
     ph, pw = padded.shape
     kh, kw = len(steps[0].middle_z), len(steps[0].middle_z[0])
@@ -101,7 +105,7 @@ def _sliding_window_figure(
     fig = make_subplots(rows=1, cols=len(widths), column_widths=[w + 1.5 for w in widths],
                         subplot_titles=list(titles), horizontal_spacing=0.05)
     panel_input, panel_middle, panel_output = 1, len(widths) - 1, len(widths)
-    size = _font_size(ph, pw)
+    size = round(_font_size(ph, pw) * zoom)
     zmax = _scale(padded, output, *([kernel] if kernel is not None else []))
 
     inside = torch.where(padding_mask, torch.full_like(padded, float("nan")), padded)
@@ -144,11 +148,13 @@ def _sliding_window_figure(
         shapes.append(_rect(panel_output, s.out[0], s.out[1], s.out[0], s.out[1], HIGHLIGHT, 4))
         return static_shapes + shapes
 
+    for annotation in fig.layout.annotations:  # the panel titles
+        annotation.font = {"size": round(16 * zoom)}
     title_annotations = list(fig.layout.annotations)
 
     def annotations(s: _Step) -> list:
         caption = {"text": s.caption, "xref": "paper", "yref": "paper", "x": 0.5, "y": -0.13, "showarrow": False,
-                   "font": {"size": 17}, "xanchor": "center"}
+                   "font": {"size": round(17 * zoom)}, "xanchor": "center"}
         return title_annotations + [caption]
 
     fig.frames = [
@@ -166,8 +172,8 @@ def _sliding_window_figure(
         fig.update_layout({f"xaxis{'' if i == 1 else i}": {"visible": False, "constrain": "domain"},
                            f"yaxis{'' if i == 1 else i}": {"visible": False, "autorange": "reversed", "scaleanchor": xref, "constrain": "domain"}})
     _add_player(fig, len(steps), current, lang)
-    height = 230 + 58 * max(ph, oh, kh)
-    layout(fig, min(height, 760))
+    height = (230 + 58 * max(ph, oh, kh)) * zoom
+    layout(fig, round(min(height, 760 * zoom)))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 120})
     return fig
 
@@ -195,7 +201,7 @@ def _add_player(fig: go.Figure, n: int, current: int, lang: str) -> None:
     )
 
 
-def conv_figure(result: ConvResult, step: int, lang: str) -> go.Figure:
+def conv_figure(result: ConvResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:
     """The convolution at ``step`` (0-based): window on the padded input, kernel, products, output."""
     mask = result.padding_mask()
     bias = result.settings.bias
@@ -211,10 +217,10 @@ def conv_figure(result: ConvResult, step: int, lang: str) -> go.Figure:
     zmax = _scale(*[w.products for w in result.windows])
     titles = [t("fig.input_padded", lang) if result.settings.padding else t("fig.input", lang), t("fig.kernel", lang),
               t("fig.products", lang), t("fig.output", lang)]
-    return _sliding_window_figure(result.padded, mask, "0", result.kernel, steps, result.output, titles, step, zmax, lang)
+    return _sliding_window_figure(result.padded, mask, "0", result.kernel, steps, result.output, titles, step, zmax, lang, zoom)
 
 
-def pool_figure(result: PoolResult, step: int, lang: str) -> go.Figure:
+def pool_figure(result: PoolResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:
     """Pooling at ``step``: the window on the padded input, its values (the winner marked), the output."""
     mask = result.padding_mask()
     is_max = result.settings.kind == "max"
@@ -237,7 +243,8 @@ def pool_figure(result: PoolResult, step: int, lang: str) -> go.Figure:
         steps.append(_Step(cells, z, text, (win.out_row, win.out_col), caption, marked))
     titles = [t("fig.input_padded", lang) if result.settings.padding else t("fig.input", lang), t("fig.window", lang), t("fig.output", lang)]
     zmax = _scale(result.padded, result.output)
-    return _sliding_window_figure(result.padded, mask, "−∞" if is_max else "0", None, steps, result.output, titles, step, zmax, lang)
+    return _sliding_window_figure(result.padded, mask, "−∞" if is_max else "0", None, steps, result.output, titles, step, zmax,
+                                  lang, zoom)
 
 
 def activation_grid_figure(result: ActivationResult, lang: str) -> go.Figure:
