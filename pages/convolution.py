@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from explainer.figures import conv_figure
 from explainer.stages import (
     INPUT_PRESETS,
     KERNEL_PRESETS,
@@ -17,9 +16,19 @@ from explainer.stages import (
 )
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
+from explainer.ui.figure_cache import conv_chart
 from explainer.ui.links import PageLink, choice, grid, integer, number, page_start, step
 from explainer.ui.presenter import aside
-from explainer.ui.widgets import grid_editor, grid_value, publish, reset_button, set_grid, show_error, size_and_check, step_control
+from explainer.ui.widgets import (
+    grid_editor,
+    grid_value,
+    publish,
+    reset_button,
+    set_grid,
+    show_error,
+    size_and_check,
+    step_control,
+)
 
 ensure_navigation()
 P = "conv_"
@@ -137,7 +146,7 @@ if not presenting:
     st.divider()
 step = step_control(P + "step", result.steps)
 window = result.windows[step]
-st.plotly_chart(conv_figure(result, step, lang, zoom=1.4 if presenting else 1.0), key=P + "figure")
+st.plotly_chart(conv_chart(result, step, lang, zoom=1.4 if presenting else 1.0), key=P + "figure")
 terms = " + ".join(f"{_term(v)}·{_term(w)}" for v, w in zip(window.values.flatten().tolist(), kernel.flatten().tolist()))
 bias_text = f" + {fmt(settings.bias)}" if settings.bias else ""
 st.markdown(tr("conv.step_text", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,

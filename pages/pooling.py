@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explainer.figures import pool_figure
 from explainer.stages import POOL_KINDS, PoolSettings, fmt, pool, pool_code, pool_reference, walkthrough
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
+from explainer.ui.figure_cache import pool_chart
 from explainer.ui.links import PageLink, choice, grid, integer, page_start, step
 from explainer.ui.presenter import aside
 from explainer.ui.widgets import (
@@ -70,7 +70,7 @@ if not presenting:
     st.divider()
 step = step_control(P + "step", result.steps)
 window = result.windows[step]
-st.plotly_chart(pool_figure(result, step, lang, zoom=1.4 if presenting else 1.0), key=P + "figure")
+st.plotly_chart(pool_chart(result, step, lang, zoom=1.4 if presenting else 1.0), key=P + "figure")
 values = ", ".join(fmt(v) for v in window.values.flatten().tolist())
 if kind == "max":
     st.markdown(tr("pool.step_max", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,

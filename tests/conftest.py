@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
-# Before anything imports the app: tests use a private cache and the CPU.
-os.environ.setdefault("EXPLAINER_CACHE_DIR", tempfile.mkdtemp(prefix="cnn-explainer-test-cache-"))
+# Before anything imports the app: tests use a private cache (removed at the end) and the CPU.
+if "EXPLAINER_CACHE_DIR" not in os.environ:
+    os.environ["EXPLAINER_CACHE_DIR"] = tempfile.mkdtemp(prefix="cnn-explainer-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["EXPLAINER_CACHE_DIR"], ignore_errors=True)
 os.environ["EXPLAINER_DEVICE"] = "cpu"
 
 import pytest  # noqa: E402
@@ -18,6 +22,10 @@ from explainer.model import ModelConfig, build_model  # noqa: E402
 
 def pytest_configure(config: pytest.Config) -> None:
     _make_apptest_follow_navigation()
+    # Captum announces the hooks it sets on a private copy of the model; torch.load reports the
+    # pickle protocol of the hostile files the tests feed it. Both are expected.
+    for message in ("Setting backward hooks on ReLU", "Setting forward, backward hooks", "Detected pickle protocol"):
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:UserWarning")
 
 
 def _make_apptest_follow_navigation() -> None:

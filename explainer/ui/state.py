@@ -60,12 +60,16 @@ def _process_setup() -> tuple[torch.device, int]:
     Also moves everything imported so far (PyTorch, Plotly, Streamlit: ~300,000 objects) out
     of the garbage collector's sight with ``gc.freeze()``: they live as long as the process,
     and scanning them on every full collection holds the interpreter lock for ~0.2 s, which
-    stalls the training threads and every other student's page.
+    stalls the training threads and every other student's page. The memory janitor
+    (explainer/ui/janitor.py) starts here too: it gives memory back when students leave.
     """
     threads = os.environ.get("EXPLAINER_THREADS")
     if threads and threads.isdigit() and int(threads) > 0:
         torch.set_num_threads(int(threads))
     gc.freeze()
+    from .janitor import start_janitor
+
+    start_janitor()
     return pick_device(), torch.get_num_threads()
 
 
