@@ -57,16 +57,21 @@ def playwright_browser_available() -> str | None:
 
 @contextmanager
 def streamlit_server(
-    extra_env: dict[str, str] | None = None, timeout: float = 60.0, script: Path = ROOT / "streamlit_app.py"
+    extra_env: dict[str, str] | None = None, timeout: float = 60.0, script: Path = ROOT / "streamlit_app.py",
+    extra_args: list[str] | None = None, log_path: Path | None = None,
 ) -> Iterator[str]:
-    """Run ``streamlit run <script>`` (the app by default) on a free loopback port; yields its URL."""
+    """Run ``streamlit run <script>`` (the app by default) on a free loopback port; yields its URL.
+
+    ``extra_args`` are more server flags, e.g. ``["--server.disconnectedSessionTTL", "5"]``;
+    with ``log_path`` the server's output is written there and kept (else a temporary file).
+    """
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    log = open(log_path, "wb") if log_path else tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     env = {**os.environ, **(extra_env or {})}
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *(extra_args or []),
     ]
     proc = subprocess.Popen(cmd, cwd=script.parent, stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -80,7 +85,21 @@ def streamlit_server(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-        os.unlink(log.name)
+        if not log_path:
+            os.unlink(log.name)
+
+
+def server_pid(url: str) -> int:
+    """The id of the process serving ``url`` (a ``streamlit run`` on this machine), from /proc."""
+    port = url.rsplit(":", 1)[1].encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(argv) and port in argv:
+            return int(entry.name)
+    raise RuntimeError(f"no streamlit process serves {url}")
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
