@@ -1,6 +1,6 @@
 """``python -m explainer <command>``: the app's computations, headless, with JSON output.
 
-Commands: ``info``, ``train``, ``evaluate``. Progress goes to stderr; ``--json`` prints one
+Commands: ``info``, ``train``, ``evaluate``, ``saliency`` ... Progress goes to stderr; ``--json`` prints one
 JSON object on stdout at the end. Any bad input (unknown dataset, missing or foreign
 checkpoint, no network for a download, a learning rate that blows the loss up) ends with
 one line on stderr and exit code 2 — never a traceback.
@@ -90,6 +90,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--target", type=int, default=None, help="true class: also print the cross-entropy and hinge losses")
 
+    from .saliency import BASELINES, METHODS, SMOOTH_OVER
+
+    p = sub.add_parser("saliency", help="an attribution map of one digit (Captum): which pixels made the score")
+    common(p)
+    p.add_argument("--method", choices=list(METHODS), required=True)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--index", type=int, default=None, help="a held-out test digit of the model's dataset (default 0)")
+    which.add_argument("--image", default=None, help="a picture of a digit (PNG, JPEG, BMP, GIF, ...)")
+    p.add_argument("--target", type=int, default=None, help="the class to explain (default: the prediction)")
+    p.add_argument("--checkpoint", default=None, help="default: a shipped model (see --model)")
+    p.add_argument("--model", choices=["simplecnn", "mlp", "softmax"], default="simplecnn", help="which shipped model")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--baseline", choices=list(BASELINES), default=None, help="integrated-gradients, deeplift (default black)")
+    p.add_argument("--steps", type=int, default=None, help="integrated-gradients: steps of the path integral (default 50)")
+    p.add_argument("--smooth-over", choices=list(SMOOTH_OVER), default=None, help="smoothgrad: the method averaged")
+    p.add_argument("--samples", type=int, default=None, help="smoothgrad: noisy copies (default 20)")
+    p.add_argument("--noise", type=float, default=None, help="smoothgrad: noise sigma in pixel values 0-255 (default 38)")
+    p.add_argument("--layer", choices=["conv1", "conv2"], default=None, help="grad-cam (default conv2)")
+    p.add_argument("--window", type=int, default=None, help="occlusion: side of the black square (default 4)")
+    p.add_argument("--stride", type=int, default=None, help="occlusion: step of the square (default 2)")
+    p.add_argument("--seed", type=int, default=None, help="noise baseline and smoothgrad noise (default 0)")
+
+    from .descent import DEFAULT_CONDITION, FUNCTIONS
+    from .descent import OPTIMIZERS as DESCENT_OPTIMIZERS
+
+    p = sub.add_parser("descent", help="an optimizer's path on a toy loss function (torch.optim, autograd)")
+    common(p)
+    p.add_argument("--function", choices=list(FUNCTIONS), default="quadratic")
+    p.add_argument("--optimizer", choices=list(DESCENT_OPTIMIZERS), default="sgd")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: one that suits the function and optimizer)")
+    p.add_argument("--steps", type=int, default=None, help="steps to take (default depends on the function)")
+    p.add_argument("--start", type=float, nargs="+", default=None, metavar="X",
+                   help="start point: two numbers (one for parabola, two_minima, plateau); default per function")
+    p.add_argument("--condition", type=float, default=DEFAULT_CONDITION, help="quadratic: condition number κ of ½(x² + κy²)")
+
+    p = sub.add_parser("landscape", help="the loss of a model over a plane of two filter-normalised random directions")
+    common(p)
+    p.add_argument("--checkpoint", default=None, help="default: a shipped model (see --model)")
+    p.add_argument("--model", choices=["simplecnn", "mlp", "softmax"], default="simplecnn", help="which shipped model")
+    p.add_argument("--grid", type=int, default=21, help="points per side (odd; default 21)")
+    p.add_argument("--span", type=float, default=1.0, help="α and β run from −span to span (default 1)")
+    p.add_argument("--batch", type=int, default=256, help="test digits, picked with a fixed seed (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the two random directions (default 0)")
+    p.add_argument("--data-dir", default=None)
+
     p = sub.add_parser("evaluate", help="test accuracy and loss of a checkpoint")
     common(p)
     p.add_argument("--checkpoint", default=None, help="default: the shipped SimpleCNN")
@@ -105,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward,
-                    "walkthrough": cmd_walkthrough, "softmax": cmd_softmax}
+                    "walkthrough": cmd_walkthrough, "softmax": cmd_softmax, "saliency": cmd_saliency,
+                    "descent": cmd_descent, "landscape": cmd_landscape}
         result = commands[args.command](args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
@@ -276,10 +322,10 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def cmd_forward(args: argparse.Namespace) -> dict[str, Any]:
+def _one_digit(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """The checkpoint asked for, one digit ready for it (``--image`` or test digit ``--index``), and what to report of both."""
     from .checkpoint import load_checkpoint, load_shipped
     from .data import load_dataset, normalize
-    from .forward import trace
     from .images import preprocess, read_image
     from .paths import shipped_checkpoint
 
@@ -305,6 +351,14 @@ def cmd_forward(args: argparse.Namespace) -> dict[str, Any]:
         x = normalize(dataset.test_images[index : index + 1], (meta.mean, meta.std))
         out["index"] = index
         out["label"] = int(dataset.test_labels[index])
+    return ckpt, x, out
+
+
+def cmd_forward(args: argparse.Namespace) -> dict[str, Any]:
+    from .forward import trace
+
+    ckpt, x, out = _one_digit(args)
+    meta = ckpt.meta
     result = trace(ckpt.model, x)
     out["classes"] = list(meta.classes)
     out["prediction"] = result.prediction
@@ -371,6 +425,108 @@ def cmd_softmax(args: argparse.Namespace) -> dict[str, Any]:
         print("probabilities: " + " ".join(fmt(p, 4) for p in out["probabilities"]))
         if "cross_entropy" in out:
             print(f"cross-entropy: {out['cross_entropy']:.4f}   hinge (margin 1): {out['hinge']:.4f}")
+    return out
+
+
+def cmd_saliency(args: argparse.Namespace) -> dict[str, Any]:
+    from .saliency import attribute, class_probabilities
+
+    ckpt, x, out = _one_digit(args)
+    meta = ckpt.meta
+    probabilities = class_probabilities(ckpt.model, x)
+    prediction = int(probabilities.argmax())
+    target = prediction if args.target is None else args.target
+    names = ("baseline", "steps", "smooth_over", "samples", "noise", "layer", "window", "stride", "seed")
+    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    result = attribute(ckpt.model, x, args.method, target, normalization=(meta.mean, meta.std), **settings)
+    out.update({"method": result.method, "target": result.target, "prediction": prediction, "classes": list(meta.classes),
+                "probabilities": probabilities.tolist(), "kind": result.kind, "settings": dict(result.settings),
+                "attribution": result.map.tolist(), "seconds": result.seconds})
+    if result.convergence_delta is not None:
+        out["convergence_delta"], out["score_change"] = result.convergence_delta, result.score_change
+    if result.coarse is not None:
+        out["coarse"] = result.coarse.tolist()
+    if not args.json:
+        print(_text_map(result.map, result.signed))
+        delta = f", convergence delta {result.convergence_delta:.4g}" if result.convergence_delta is not None else ""
+        print(f"{result.method} for class {meta.classes[target]} (predicted {meta.classes[prediction]}): "
+              f"{result.kind} map, {result.seconds * 1000:.1f} ms{delta}")
+    return out
+
+
+def _text_map(values: Any, signed: bool) -> str:
+    """A map in characters: '+' / '-' for strong positive / negative pixels (signed), or shades of '.:*#' (absolute)."""
+    bound = float(values.abs().max()) or 1.0
+    rows = []
+    for row in (values / bound).tolist():
+        if signed:
+            rows.append("".join("+" if v > 0.25 else "-" if v < -0.25 else "·" if abs(v) > 0.05 else " " for v in row))
+        else:
+            rows.append("".join(" .:*#"[min(4, int(v * 5))] for v in row))
+    return "\n".join(rows)
+
+
+def cmd_descent(args: argparse.Namespace) -> dict[str, Any]:
+    from .descent import get_function, trajectory
+
+    function = get_function(args.function, args.condition)
+    run = trajectory(function, args.optimizer, args.lr, args.steps, args.start)
+    out = run.to_json()
+    out["minimum"] = function.minimum
+    if args.function == "quadratic":
+        out["condition"] = args.condition
+    out["message"] = run.message().render("en")
+    if run.diverged:
+        _say(f"warning: {out['message']}")
+    if not args.json:
+        for k, (point, loss) in enumerate(zip(run.points.tolist(), run.losses.tolist())):
+            print(f"step {k:4d}  {' '.join(f'{v:12.6g}' for v in point)}   loss {loss:.6g}")
+        print(out["message"])
+    return out
+
+
+def cmd_landscape(args: argparse.Namespace) -> dict[str, Any]:
+    from .checkpoint import load_checkpoint, load_shipped
+    from .data import load_dataset
+    from .landscape import Plane, check_grid, fixed_batch, loss_grid, random_directions
+    from .paths import shipped_checkpoint
+
+    check_grid(args.grid, args.span)
+    device = _device(args)
+    ckpt = load_checkpoint(args.checkpoint, device) if args.checkpoint else load_shipped(device, args.model)
+    meta = ckpt.meta
+    dataset = load_dataset(meta.dataset, args.data_dir)
+    started = time.perf_counter()
+    batch = fixed_batch(dataset.test_images, dataset.test_labels, args.batch, (meta.mean, meta.std))
+    directions = random_directions(ckpt.model, args.seed)
+    plane = Plane(ckpt.model, batch.images, batch.labels, directions.d1, directions.d2)
+    interactive = sys.stderr.isatty()
+    grid = loss_grid(plane, args.grid, args.span,
+                     on_progress=(lambda f: print(f"\r{f:4.0%}", end="", file=sys.stderr)) if interactive else None)
+    seconds = time.perf_counter() - started
+    if interactive:
+        print(file=sys.stderr)
+    out = {
+        "checkpoint": str(args.checkpoint or shipped_checkpoint(args.model)),
+        "model": meta.model.kind,
+        "grid": args.grid,
+        "span": args.span,
+        "batch": len(batch.labels),
+        "seed": directions.seed,
+        "alphas": grid.alphas.tolist(),
+        "betas": grid.betas.tolist(),
+        "loss": grid.loss.tolist(),
+        "accuracy": grid.accuracy.tolist(),
+        "center_loss": grid.center_loss,
+        "center_accuracy": grid.center_accuracy,
+        "method": grid.method,
+        "device": str(device),
+        "seconds": seconds,
+    }
+    if not args.json:
+        print(f"{meta.model.kind}: {args.grid}×{args.grid} grid over ±{args.span:g} on {len(batch.labels)} test digits "
+              f"in {seconds:.2f} s; loss at the trained weights {grid.center_loss:.4f}, "
+              f"lowest {float(grid.loss.min()):.4f}, highest {float(grid.loss.max()):.4g}")
     return out
 
 

@@ -28,9 +28,10 @@ LESSON: tuple[Stop, ...] = (
     Stop("fc", "pages/fully_connected.py", 17, 20, {"source": "previous", "neuron": "0"}),
     Stop("softmax", "pages/softmax.py", 20, 23, {"preset": "huge"}),
     Stop("forward", "pages/forward.py", 23, 30, {"mode": "draw", "step": "2"}),
-    Stop("descent", "pages/descent.py", 30, 34, {}),
+    Stop("descent", "pages/descent.py", 30, 34, {"fn": "parabola", "lr": "0.3", "step": "1"}),
     Stop("train", "pages/train.py", 34, 40, {"model": "softmax", "epochs": "2"}),
-    Stop("saliency", "pages/saliency.py", 40, 45, {}),
+    Stop("saliency", "pages/saliency.py", 40, 45,
+         {"target": "predicted", "methods": "saliency,integrated-gradients,grad-cam,occlusion"}),
 )
 LESSON_MINUTES = LESSON[-1].end
 

@@ -10,7 +10,7 @@ from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
 from explainer.ui.links import PageLink, choice, grid, integer, page_start
-from explainer.ui.presenter import aside
+from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import grid_editor, provenance, publish, reset_button, show_error, source_picker, upstream
 
 ensure_navigation()
@@ -28,7 +28,7 @@ CODE = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU(0.1)", "sigmoid": "nn.S
 
 
 def _show_result(result) -> None:  # noqa: ANN001 - ActivationResult
-    st.plotly_chart(activation_grid_figure(result, lang), key=P + "grid_figure")
+    plotly_chart(activation_grid_figure(result, lang), key=P + "grid_figure")
     total = result.input.numel()
     if result.name == "relu":
         if bool((result.input < 0).any()):
@@ -74,7 +74,7 @@ with aside("relu_curves") if presenting else st.container():
     chosen = st.multiselect(tr("relu.curves_pick"), ACTIVATIONS, default=list(ACTIVATIONS), key=P + "curves",
                             format_func=labeller("act."))
 if chosen:
-    st.plotly_chart(activation_curves_figure(curves(chosen), lang), key=P + "curves_figure")
+    plotly_chart(activation_curves_figure(curves(chosen), lang), key=P + "curves_figure")
 
 st.divider()
 st.header(tr("relu.vanish_title"))
@@ -82,7 +82,7 @@ if not presenting:
     st.markdown(tr("relu.vanish_intro"))
 depth = st.slider(tr("relu.depth"), 2, 30, 10, key=P + "depth")
 flows = [gradient_flow(a, depth) for a in ("sigmoid", "tanh", "relu")]
-st.plotly_chart(gradient_flow_figure(flows, lang), key=P + "flow_figure")
+plotly_chart(gradient_flow_figure(flows, lang), key=P + "flow_figure")
 cols = st.columns(len(flows))
 for col, flow in zip(cols, flows):
     col.metric(tr("relu.ratio_label", name=tr(f"act.{flow.activation}")), f"{flow.ratio:.1e}", help=tr("relu.ratio_help"))

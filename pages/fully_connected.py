@@ -21,7 +21,7 @@ from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, language, tr
 from explainer.ui.export import export_buttons
 from explainer.ui.links import PageLink, choice, integer, page_start
-from explainer.ui.presenter import aside
+from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import grid_editor, provenance, publish, reset_button, set_grid, show_error, source_picker, upstream
 
 ensure_navigation()
@@ -53,7 +53,7 @@ with aside("fc_source") if presenting else st.container():
         provenance(from_session)
 block = pool_output if source == "previous" else TWO_CHANNELS
 flat = flatten(block)
-st.plotly_chart(flatten_figure(flat, lang), key=P + "flatten_figure")
+plotly_chart(flatten_figure(flat, lang), key=P + "flatten_figure")
 c, h, w = flat.input.shape
 st.markdown(tr("fc.flatten_rule", c=c, h=h, w=w, n=len(flat.vector), hw=h * w))
 
@@ -96,7 +96,7 @@ if result is not None:
     if st.session_state.get(P + "neuron", 0) >= k:
         st.session_state[P + "neuron"] = 0
     neuron = st.radio(tr("fc.neuron"), list(range(k)), key=P + "neuron", horizontal=True, format_func=lambda j: f"y{j + 1}")
-    st.plotly_chart(linear_figure(result, neuron, lang), key=P + "linear_figure")
+    plotly_chart(linear_figure(result, neuron, lang), key=P + "linear_figure")
     terms = " + ".join(f"({fmt(wv)})·{fmt(xv)}" for wv, xv in zip(result.weight[neuron].tolist(), result.input.tolist()))
     st.markdown(tr("fc.neuron_sum", j=neuron + 1, terms=terms, b=fmt(float(result.bias[neuron])), y=fmt(float(result.output[neuron]))))
     difference = float((linear_reference(result.input, result.weight, result.bias) - result.output).abs().max())

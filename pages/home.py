@@ -3,8 +3,8 @@
 import streamlit as st
 
 from explainer.checkpoint import CheckpointError
-from explainer.model import count_parameters
 from explainer.lesson import LESSON_MINUTES, lesson_stops
+from explainer.model import count_parameters
 from explainer.ui import SECTIONS, current_model, ensure_navigation, language, lesson_sections, runtime_device, tr
 
 ensure_navigation()

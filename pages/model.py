@@ -8,6 +8,7 @@ from explainer.model import count_parameters, list_stages, model_code
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import cached_evaluation_report, shared_dataset
 from explainer.ui.links import PageLink, Param, choice, page_start
+from explainer.ui.presenter import plotly_chart
 from explainer.ui.report import test_results
 
 ensure_navigation()
@@ -81,7 +82,7 @@ with architecture:
 with training:
     epochs = meta.training.get("epochs") if isinstance(meta.training, dict) else None
     if epochs:
-        st.plotly_chart(training_curves(epochs, lang), key="training_curves")
+        plotly_chart(training_curves(epochs, lang), key="training_curves")
         settings = meta.training.get("config", {})
         st.caption(
             tr(

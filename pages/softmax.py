@@ -8,7 +8,7 @@ from explainer.stages import cross_entropy, fmt, hinge, loss_table, parse_vector
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
 from explainer.ui.links import PageLink, choice, integer, number, page_start, text
-from explainer.ui.presenter import aside
+from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import provenance, reset_button, show_error, upstream
 
 ensure_navigation()
@@ -61,7 +61,7 @@ if st.session_state.get(P + "target", 0) >= len(classes):
 with controls:
     target = st.selectbox(tr("softmax.target"), list(range(len(classes))), key=P + "target", format_func=lambda i: classes[i])
 with figure:
-    st.plotly_chart(softmax_figure(result, classes, target, lang), key=P + "figure")
+    plotly_chart(softmax_figure(result, classes, target, lang), key=P + "figure")
 if presenting:
     with aside("softmax_margin"):  # keeps the margin widget alive while presenting
         st.slider(tr("softmax.margin"), 0.0, 5.0, 1.0, 0.5, key=P + "margin")

@@ -13,7 +13,7 @@ from explainer.train import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
 from explainer.ui import ensure_navigation, labeller, language, runtime_device, tr
 from explainer.ui.data import shared_dataset
 from explainer.ui.links import PageLink, choice, integer, number, page_start
-from explainer.ui.presenter import aside
+from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.report import test_results
 from explainer.ui.state import runtime_device_name
 from explainer.ui.training import active_run, add_uploaded, finalize, parameters, run_label, runs, start_run, use_run
@@ -123,7 +123,7 @@ def show_live(run) -> None:  # noqa: ANN001 - Run
     c.metric(tr("train.last_test"), f"{snap.history[-1].test_accuracy:.1%}" if snap.history else "—")
     batches = -(-min(job.config.train_limit or len(job.dataset.train_labels), len(job.dataset.train_labels)) // job.config.batch_size)
     if snap.batch_losses:
-        st.plotly_chart(live_training_figure(snap.batch_losses, snap.history, snap.epochs, batches, lang), key=P + "live")
+        plotly_chart(live_training_figure(snap.batch_losses, snap.history, snap.epochs, batches, lang), key=P + "live")
     if snap.state == FAILED and snap.error is not None:
         st.error(snap.error.render(lang), icon=":material/error:")
         st.caption(tr("train.previous_model_kept"))
@@ -146,7 +146,7 @@ with live:
             st.subheader(tr("train.run_title", label=latest.label))
         if latest.checkpoint is not None:
             if latest.job is None and latest.epochs:
-                st.plotly_chart(training_curves(latest.epochs, lang), key=P + "uploaded_curves")
+                plotly_chart(training_curves(latest.epochs, lang), key=P + "uploaded_curves")
             use, download = st.columns(2)
             in_use = st.session_state.get("session_model_run") == latest.number and st.session_state.get("model_choice") == "session"
             use.button(tr("train.use") if not in_use else tr("train.in_use"), key=P + f"use_{latest.number}", type="primary",
@@ -169,7 +169,7 @@ with live:
     if len(finished) > 1:
         st.divider()
         st.subheader(tr("train.compare"))
-        st.plotly_chart(runs_figure([(r.label, r.epochs) for r in finished], lang), key=P + "runs")
+        plotly_chart(runs_figure([(r.label, r.epochs) for r in finished], lang), key=P + "runs")
         choices = {r.number: r for r in runs() if r.finished}
         pick = st.selectbox(tr("train.pick_run"), list(choices), key=P + "pick", format_func=lambda n: choices[n].label)
         st.button(tr("train.use"), key=P + "use_picked", on_click=use_run, args=(choices[pick],), icon=":material/check:")

@@ -22,6 +22,15 @@ PREPARED = {
     "model": ({"tab": "test"}, {"model_tab": "Test results"}),
     "train": ({"model": "mlp", "optimizer": "sgd", "lr": "0.1", "epochs": "2", "batch": "64"},
               {"train_kind": "mlp", "train_optimizer": "sgd", "train_lr": 0.1, "train_epochs": 2, "train_batch": 64}),
+    "forward": ({"mode": "gallery", "digit": "42", "step": "5", "map": "3"},
+                {"fwd_mode": "gallery", "fwd_index": 42, "fwd_step": 5, "fwd_map": 3}),
+    "saliency": ({"digit": "7", "target": "other", "class": "3", "methods": "saliency,occlusion", "overlay": "False"},
+                 {"sal_index": 7, "sal_target": "other", "sal_class": 3, "sal_methods": ["saliency", "occlusion"], "sal_overlay": False}),
+    "descent": ({"fn": "two_minima", "lr": "0.3", "step": "3", "race": "rosenbrock", "opt": "adam,sgd"},
+                {"gd_one_function": "two_minima", "gd_one_lr": 0.3, "gd_one_step": 3, "gd_two_function": "rosenbrock",
+                 "gd_two_optimizers": ["adam", "sgd"]}),
+    "landscape": ({"grid": "11", "a": "0.5", "b": "-0.25", "digit": "50"},
+                  {"ld_grid": 11, "ld_alpha": 0.5, "ld_beta": -0.25, "ld_digit": 50}),
 }
 HOSTILE = {
     "step": "nan", "stride": "1e999", "kernel": "../../etc/passwd", "f": "<script>alert(1)</script>", "x": "1 2;3",
@@ -78,7 +87,8 @@ def test_hostile_parameters_fall_back_to_defaults_with_a_note(page):
 
 def page_prefix(page: str) -> str:
     return {"convolution": "conv_", "activation": "relu_", "pooling": "pool_", "fully_connected": "fc_",
-            "softmax": "softmax_", "model": "model_", "train": "train_"}[page]
+            "softmax": "softmax_", "model": "model_", "train": "train_", "forward": "fwd_", "saliency": "sal_",
+            "descent": "gd_", "landscape": "ld_"}[page]
 
 
 def test_presenter_mode_comes_from_the_link_and_hides_the_settings():
@@ -103,6 +113,6 @@ def test_the_lesson_path_links_to_prepared_stops():
     assert not at.exception
     links = [el for el in at.get("page_link")]
     prepared = [link.proto for link in links if link.proto.query_string]
-    assert len(prepared) >= 6
+    assert len(prepared) == 10  # every stop of the lesson opens a prepared view
     conv = next(p for p in prepared if p.page.endswith("convolution"))
     assert "kernel=vertical_edge" in conv.query_string and "step=4" in conv.query_string

@@ -117,6 +117,20 @@ def choice(name: str, key: str, options: Iterable[Any]) -> Param:
     return Param(name, parse, *_widget(key))
 
 
+def multi(name: str, key: str, options: Iterable[Any]) -> Param:
+    """Several of ``options`` (a multiselect, pills), comma-separated in the URL: ``opt=sgd,adam``."""
+    by_text = {str(o): o for o in options}
+
+    def parse(text: str) -> list[Any]:
+        names = [part.strip() for part in text.split(",") if part.strip()]
+        if not names or any(n not in by_text for n in names) or len(set(names)) != len(names):
+            raise LinkValueError(text)
+        return [by_text[n] for n in names]
+
+    apply, current = _widget(key)
+    return Param(name, parse, apply, current, dump=lambda values: ",".join(str(v) for v in values))
+
+
 def flag(name: str, key: str) -> Param:
     """On/off (``1``/``0``, ``true``/``false``) in a checkbox or toggle ``key``; written only when on."""
 

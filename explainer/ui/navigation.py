@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from .presenter import ON as PRESENTER_ON
 from .state import tr
 
 
@@ -54,8 +55,15 @@ SECTIONS: tuple[Section, ...] = (
             PageSpec("pages/model.py", "nav.model", "model.summary", ":material/account_tree:"),
         ),
     ),
-    Section("learning", (PageSpec("pages/train.py", "nav.train", "train.summary", ":material/model_training:"),)),
-    Section("explaining", ()),
+    Section(
+        "learning",
+        (
+            PageSpec("pages/descent.py", "nav.descent", "gd.summary", ":material/trending_down:"),
+            PageSpec("pages/train.py", "nav.train", "train.summary", ":material/model_training:"),
+            PageSpec("pages/landscape.py", "nav.landscape", "ld.summary", ":material/landscape:"),
+        ),
+    ),
+    Section("explaining", (PageSpec("pages/saliency.py", "nav.saliency", "sal.summary", ":material/troubleshoot:"),)),
 )
 
 
@@ -65,7 +73,12 @@ def lesson_sections() -> list[Section]:
 
 
 def build_navigation():  # noqa: ANN201 - streamlit's Page
-    """``st.navigation`` over every page, titles in the session's language."""
+    """``st.navigation`` over every page, titles in the session's language.
+
+    Runs first in every full run, so it also clears the presenter flag: only a page whose
+    presenter switch is on this run sets it again.
+    """
+    st.session_state[PRESENTER_ON] = False
     menu = {
         tr(f"nav.section.{section.key}"): [
             st.Page(p.path, title=tr(p.title_key), icon=p.icon, url_path=p.url_path, default=p is HOME)

@@ -1,0 +1,34 @@
+"""Presenter mode's figures: every font and the height larger on the projector, the shared figure untouched."""
+
+import plotly.graph_objects as go
+
+from explainer.figures.common import enlarged, layout
+from tests.apptest import chart, ok, open_page
+
+
+def test_enlarged_scales_every_font_and_the_height_of_a_copy():
+    fig = layout(go.Figure(go.Bar(x=[1, 2], y=[3, 4], text=["a", "b"], textfont={"size": 10})), 400)
+    fig.add_annotation(text="note", font={"size": 20})
+    fig.update_xaxes(tickfont={"size": 11})
+    big = enlarged(fig, 1.5)
+    assert big.layout.height == 600 and big.layout.font.size == 22.5
+    assert big.layout.annotations[0].font.size == 30 and big.layout.xaxis.tickfont.size == 16.5
+    assert big.data[0].textfont.size == 15
+    # the original (possibly cached, shown to other students) is as it was
+    assert fig.layout.height == 400 and fig.layout.annotations[0].font.size == 20 and fig.data[0].textfont.size == 10
+
+
+def test_a_figure_without_font_sizes_gets_a_base_size():
+    assert enlarged(go.Figure(), 2).layout.font.size == 24
+
+
+def test_the_descent_page_draws_its_figures_larger_only_while_presenting():
+    at = open_page("pages/descent.py")
+    normal = chart(at, "gd_one_figure")["layout"]
+    ok(at.toggle(key="gd_presenter").set_value(True).run())
+    big = chart(at, "gd_one_figure")["layout"]
+    assert big["font"]["size"] > normal["font"]["size"] and big["height"] > normal["height"]
+    ok(at.switch_page("pages/activation.py").run())  # another page, not presenting: normal size again
+    ok(at.switch_page("pages/descent.py").run())
+    ok(at.toggle(key="gd_presenter").set_value(False).run())
+    assert chart(at, "gd_one_figure")["layout"]["font"]["size"] == normal["font"]["size"]
