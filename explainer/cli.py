@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -161,7 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps(result, ensure_ascii=False))
+        try:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        except BrokenPipeError:  # `... --json | head`: the reader left; not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
     return 0
 
 

@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from explainer import saliency
 from explainer.attribution_checks import (
     LEARNED,
     RANDOM,
@@ -194,6 +195,7 @@ def test_no_hooks_left_and_mode_weights_and_flags_unchanged(digits, method):
 
 
 def test_the_model_is_copied_only_while_holding_its_lock(shipped, digits):
+    saliency._SPARE_COPIES.clear()  # a spare copy would not need the model at all
     lock = threading.Lock()
     done = threading.Event()
     lock.acquire()  # as a forward trace on another thread does while its hooks are on the model
@@ -204,6 +206,35 @@ def test_the_model_is_copied_only_while_holding_its_lock(shipped, digits):
     lock.release()
     worker.join(30)
     assert done.is_set()
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_a_spare_copy_gives_the_same_map_and_a_changed_model_gets_a_fresh_one(digits, method):
+    model = build_model(ModelConfig(channels=(2, 3), hidden=8), seed=0).eval()
+    x = digits[0][:1]
+    first = attribute(model, x, method, 3, **FAST)
+    assert len(saliency._SPARE_COPIES[model][1]) == 1  # kept for the next call
+    again = attribute(model, x, method, 3, **FAST)  # on the spare copy
+    torch.testing.assert_close(again.map, first.map)
+    with torch.no_grad():
+        model.fc2.weight.mul_(-1)  # edited in place: the spare copy no longer matches the model
+    fresh = build_model(ModelConfig(channels=(2, 3), hidden=8), seed=0).eval()
+    with torch.no_grad():
+        fresh.fc2.weight.mul_(-1)
+    torch.testing.assert_close(attribute(model, x, method, 3, **FAST).map, attribute(fresh, x, method, 3, **FAST).map)
+
+
+def test_occlusion_masks_kept_between_calls_give_captums_own_answer(digits):
+    from captum.attr import Occlusion
+
+    model = build_model(ModelConfig(channels=(2, 3), hidden=8), seed=0).eval()
+    x = digits[0][:1]
+    for window, stride in ((4, 2), (3, 3), (4, 2)):  # the second (4, 2) call uses the kept masks
+        ours = attribute(model, x, "occlusion", 1, window=window, stride=stride, normalization=NORM)
+        plain = Occlusion(model).attribute(x, target=1, sliding_window_shapes=(1, window, window), strides=(1, stride, stride),
+                                           baselines=pixel_value(0, NORM), perturbations_per_eval=64)
+        torch.testing.assert_close(ours.map, plain[0, 0].detach(), atol=1e-5, rtol=1e-4)
+    assert saliency._OCCLUSION_MASKS
 
 
 def test_two_threads_at_once_get_what_each_alone_gets(shipped, digits):
