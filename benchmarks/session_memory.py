@@ -23,6 +23,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.live_server import CHROMIUM_ARGS, chromium_executable, streamlit_server, wait_idle  # noqa: E402
 
+
 def server_pid(url: str) -> int:
     """The process serving ``url`` (the ``streamlit run`` this script started), from /proc."""
     port = url.rsplit(":", 1)[1]

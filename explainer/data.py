@@ -229,9 +229,7 @@ _RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images
 
 
 def _torchvision_class(info: DatasetInfo):  # noqa: ANN202 - torchvision is imported lazily
-    from torchvision import (
-        datasets,  # importing torchvision takes seconds: only when needed
-    )
+    from torchvision import datasets  # importing torchvision takes seconds: only when needed
 
     return getattr(datasets, _TORCHVISION_NAMES[info.key])
 

@@ -7,7 +7,15 @@ import os
 import pytest
 from playwright.sync_api import expect
 
-from tests.live_server import ROOT, chromium, playwright_browser_available, streamlit_server, wait_idle
+from tests.live_server import (
+    CHROMIUM_ARGS,
+    ROOT,
+    chromium,
+    chromium_executable,
+    playwright_browser_available,
+    streamlit_server,
+    wait_idle,
+)
 
 reason = playwright_browser_available()
 if reason is not None and os.environ.get("EXPLAINER_REQUIRE_BROWSER"):
@@ -18,8 +26,55 @@ EXCEPTION = "[data-testid='stException']"
 
 
 def shot(page, name: str) -> None:
+    """Keep what the page looked like (test-artifacts/): the app scrolls inside, so grow the viewport first."""
     ARTIFACTS.mkdir(exist_ok=True)
+    height = page.evaluate("() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": max(800, min(int(height) + 80, 6000))})
+    page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    """One app server for the tests below (starting one costs seconds); each test gets a fresh browser tab."""
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    yield context.new_page()
+    context.close()
+
+
+def visit(page, url: str) -> None:  # noqa: ANN001 - playwright Page
+    page.goto(url)
+    wait_idle(page)
+    expect(page.locator("[data-testid='stMain'] h1").first).to_be_visible(timeout=60_000)
+
+
+def no_exception(page) -> None:  # noqa: ANN001
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+
+
+def charts_drawn(page, at_least: int = 1) -> None:  # noqa: ANN001
+    """Plotly really drew: each visible chart has its SVG."""
+    charts = page.locator("[data-testid='stPlotlyChart']:visible")
+    expect(charts.first).to_be_visible(timeout=30_000)
+    assert charts.count() >= at_least
+    expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=30_000)
 
 
 def test_a_direct_link_opened_first_on_a_fresh_server_gets_the_whole_app():
@@ -38,106 +93,231 @@ def test_a_direct_link_opened_first_on_a_fresh_server_gets_the_whole_app():
         shot(page, "activation-direct-link")
 
 
-def test_convolution_page_edits_a_cell_and_animates_in_the_browser():
-    with streamlit_server() as url, chromium() as page:
-        page.goto(f"{url}/convolution")
-        wait_idle(page)
-        page.get_by_text("Step 1 of 9").wait_for()
-        assert page.locator(EXCEPTION).count() == 0
-        # the grid editor: change input cell (row 1, column 2) from 3 to 9
-        editor = page.locator("[data-testid='stDataFrame']").first
-        editor.wait_for()
-        cell_editor = page.locator(".gdg-input")
-        for _ in range(10):  # the grid takes a moment to become interactive after it is drawn
-            box = editor.bounding_box()
-            page.mouse.dblclick(box["x"] + 157, box["y"] + 35 + 17)
-            try:
-                cell_editor.wait_for(timeout=2000)
-                break
-            except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
-                page.keyboard.press("Escape")
-        assert cell_editor.input_value() == "3"
-        cell_editor.fill("9")
-        cell_editor.press("Enter")
-        step_text = page.locator("[data-testid='stMarkdown']").filter(has_text="Step 1 of 9").first
-        expect(step_text).to_contain_text("= 30", timeout=30_000)  # 24 + (9 − 3) · kernel weight 1
-        wait_idle(page)
-        # the Plotly animation runs in the browser: Play moves the figure's own step slider
-        label = page.locator("[data-testid='stPlotlyChart'] g.slider-container text.slider-label").first
-        assert label.text_content().strip().endswith("1")
-        page.locator("[data-testid='stPlotlyChart'] g.updatemenu-button").first.click()
-        page.wait_for_timeout(2500)
-        assert not label.text_content().strip().endswith(" 1")
-        assert page.locator(EXCEPTION).count() == 0
-        shot(page, "convolution")
+def test_convolution_page_edits_a_cell_and_animates_in_the_browser(app_url, page):
+    url = app_url
+    page.goto(f"{url}/convolution")
+    wait_idle(page)
+    page.get_by_text("Step 1 of 9").wait_for()
+    assert page.locator(EXCEPTION).count() == 0
+    # the grid editor: change input cell (row 1, column 2) from 3 to 9
+    editor = page.locator("[data-testid='stDataFrame']").first
+    editor.wait_for()
+    cell_editor = page.locator(".gdg-input")
+    for _ in range(10):  # the grid takes a moment to become interactive after it is drawn
+        box = editor.bounding_box()
+        page.mouse.dblclick(box["x"] + 157, box["y"] + 35 + 17)
+        try:
+            cell_editor.wait_for(timeout=2000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: try again
+            page.keyboard.press("Escape")
+    assert cell_editor.input_value() == "3"
+    cell_editor.fill("9")
+    cell_editor.press("Enter")
+    step_text = page.locator("[data-testid='stMarkdown']").filter(has_text="Step 1 of 9").first
+    expect(step_text).to_contain_text("= 30", timeout=30_000)  # 24 + (9 − 3) · kernel weight 1
+    wait_idle(page)
+    # the Plotly animation runs in the browser: Play moves the figure's own step slider
+    label = page.locator("[data-testid='stPlotlyChart'] g.slider-container text.slider-label").first
+    assert label.text_content().strip().endswith("1")
+    page.locator("[data-testid='stPlotlyChart'] g.updatemenu-button").first.click()
+    page.wait_for_timeout(2500)
+    assert not label.text_content().strip().endswith(" 1")
+    assert page.locator(EXCEPTION).count() == 0
+    shot(page, "convolution")
 
 
-def test_home_model_page_and_language_switch():
-    with streamlit_server() as url, chromium() as page:
-        page.goto(url)
-        wait_idle(page)
-        page.get_by_role("heading", name="How does a convolutional network see a digit?").wait_for()
-        assert page.locator(EXCEPTION).count() == 0
-        assert page.get_by_text("52,138").count() >= 1
-        shot(page, "home-en")
+def test_home_model_page_and_language_switch(app_url, page):
+    url = app_url
+    page.goto(url)
+    wait_idle(page)
+    page.get_by_role("heading", name="How does a convolutional network see a digit?").wait_for()
+    assert page.locator(EXCEPTION).count() == 0
+    assert page.get_by_text("52,138").count() >= 1
+    shot(page, "home-en")
 
-        page.locator("[data-testid='stSidebarNav']").get_by_text("The model").click()
-        wait_idle(page)
-        page.get_by_role("tab", name="Test results").click()
-        expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(4, timeout=30_000)
-        page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(state="attached")
-        assert page.locator(EXCEPTION).count() == 0
-        shot(page, "model-test-results")
+    page.locator("[data-testid='stSidebarNav']").get_by_text("The model").click()
+    wait_idle(page)
+    page.get_by_role("tab", name="Test results").click()
+    expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(4, timeout=30_000)
+    page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(state="attached")
+    assert page.locator(EXCEPTION).count() == 0
+    shot(page, "model-test-results")
 
-        page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
-        page.get_by_role("option", name="简体中文").click()
-        wait_idle(page)
-        page.get_by_role("heading", name="模型").first.wait_for()
-        assert "lang=zh" in page.url
-        assert page.locator(EXCEPTION).count() == 0
-        shot(page, "model-zh")
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.click()
+    page.get_by_role("option", name="简体中文").click()
+    wait_idle(page)
+    page.get_by_role("heading", name="模型").first.wait_for()
+    assert "lang=zh" in page.url
+    assert page.locator(EXCEPTION).count() == 0
+    shot(page, "model-zh")
 
 
-def test_drawing_a_seven_on_the_canvas_gets_a_prediction():
-    with streamlit_server() as url, chromium(viewport=(1440, 1400)) as page:
-        page.goto(f"{url}/forward")
-        wait_idle(page)
-        page.get_by_text("Draw one").click()
-        wait_idle(page)
-        canvas = page.locator("canvas.upper-canvas").first
-        canvas.wait_for()
-        expect(page.get_by_text("Draw a digit above")).to_be_visible()
-        box = canvas.bounding_box()
-        x0, y0 = box["x"], box["y"]
-        page.mouse.move(x0 + 70, y0 + 60)
-        page.mouse.down()
-        for i in range(1, 11):  # the bar of a 7 ...
-            page.mouse.move(x0 + 70 + i * 14, y0 + 60)
-        for i in range(1, 16):  # ... and its stem
-            page.mouse.move(x0 + 210 - i * 7, y0 + 60 + i * 11)
-        page.mouse.up()
-        prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction").locator("[data-testid='stMetricValue']")
-        expect(prediction).to_have_text("7", timeout=30_000)
-        wait_idle(page)
-        assert page.locator(EXCEPTION).count() == 0
-        shot(page, "forward-drawn-seven")
+def test_drawing_a_seven_on_the_canvas_gets_a_prediction(app_url, page):
+    url = app_url
+    page.set_viewport_size({"width": 1440, "height": 1400})
+    page.goto(f"{url}/forward")
+    wait_idle(page)
+    page.get_by_text("Draw one").click()
+    wait_idle(page)
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for()
+    expect(page.get_by_text("Draw a digit above")).to_be_visible()
+    box = canvas.bounding_box()
+    x0, y0 = box["x"], box["y"]
+    page.mouse.move(x0 + 70, y0 + 60)
+    page.mouse.down()
+    for i in range(1, 11):  # the bar of a 7 ...
+        page.mouse.move(x0 + 70 + i * 14, y0 + 60)
+    for i in range(1, 16):  # ... and its stem
+        page.mouse.move(x0 + 210 - i * 7, y0 + 60 + i * 11)
+    page.mouse.up()
+    prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction").locator("[data-testid='stMetricValue']")
+    expect(prediction).to_have_text("7", timeout=30_000)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0
+    shot(page, "forward-drawn-seven")
 
 
 @pytest.mark.parametrize("lang,heading,step_text", [("en", "Convolution, one window at a time", "Step 4 of 9"),
                                                     ("zh", "卷积：一次一个窗口", "第 4 步（共 9 步）")])
-def test_a_prepared_link_opens_that_view_in_either_language(lang, heading, step_text):
-    with streamlit_server() as url, chromium() as page:
-        page.goto(f"{url}/convolution?lang={lang}&kernel=vertical_edge&step=4&present=1")
+def test_a_prepared_link_opens_that_view_in_either_language(app_url, page, lang, heading, step_text):
+    url = app_url
+    page.goto(f"{url}/convolution?lang={lang}&kernel=vertical_edge&step=4&present=1")
+    wait_idle(page)
+    page.get_by_role("heading", name=heading).first.wait_for()
+    expect(page.get_by_text(step_text).first).to_be_visible()
+    assert page.locator(EXCEPTION).count() == 0
+    assert not page.locator("[data-testid='stSidebar']").is_visible()  # presenter mode
+    # the vertical-edge kernel: -1 0 1 in its first row, drawn in the figure
+    kernel = page.locator("[data-testid='stPlotlyChart']").first
+    expect(kernel).to_contain_text("-2")
+    page.get_by_role("button", name="Next" if lang == "en" else "下一步").click()
+    wait_idle(page)
+    expect(page.get_by_text(step_text.replace("4", "5", 1)).first).to_be_visible()
+    assert "step=5" in page.url and f"lang={lang}" in page.url if lang == "zh" else "step=5" in page.url
+    shot(page, f"convolution-link-{lang}")
+
+
+# --- every page: load it, do its main thing, see the result, no exception, keep a screenshot ---------
+
+
+def test_home_opens_a_prepared_lesson_stop(app_url, page):
+    visit(page, app_url)
+    stop = page.get_by_role("link", name="Open this stop").filter(has=page.locator("[href*='convolution']"))
+    if stop.count() == 0:
+        stop = page.locator("a[href*='convolution?kernel=vertical_edge']")
+    page.wait_for_timeout(500)  # the lesson's cards settle
+    stop.first.click()  # stop 2: the convolution
+    wait_idle(page)
+    expect(page.get_by_text("Step 4 of 9").first).to_be_visible(timeout=30_000)
+    assert "kernel=vertical_edge" in page.url
+    no_exception(page)
+
+
+def test_activation_page_switches_the_function(app_url, page):
+    visit(page, f"{app_url}/activation")
+    charts_drawn(page, 3)
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Activation function").click()
+    page.get_by_role("option", name="Sigmoid").click()
+    expect(page.get_by_text("Sigmoid bends every number").first).to_be_visible(timeout=30_000)
+    no_exception(page)
+    shot(page, "activation")
+
+
+def test_pooling_page_steps(app_url, page):
+    visit(page, f"{app_url}/pooling")
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Step 2 of").first).to_be_visible(timeout=30_000)
+    charts_drawn(page)
+    no_exception(page)
+    shot(page, "pooling")
+
+
+def test_fully_connected_page_explains_another_neuron(app_url, page):
+    visit(page, f"{app_url}/fully_connected")
+    page.locator("[data-testid='stRadio']").filter(has_text="y2").get_by_text("y2").click()
+    expect(page.get_by_text("y2 =").first).to_be_visible(timeout=30_000)
+    charts_drawn(page, 2)
+    no_exception(page)
+    shot(page, "fully-connected")
+
+
+def test_softmax_page_shows_why_the_shift_matters(app_url, page):
+    visit(page, f"{app_url}/softmax?preset=huge")
+    charts_drawn(page)
+    expect(page.get_by_text("overflows to ∞").first).to_be_visible(timeout=30_000)
+    no_exception(page)
+    shot(page, "softmax")
+
+
+def test_forward_page_steps_through_a_test_digit(app_url, page):
+    visit(page, f"{app_url}/forward?digit=42")
+    for _ in range(4):
+        page.get_by_role("button", name="Next").click()
         wait_idle(page)
-        page.get_by_role("heading", name=heading).first.wait_for()
-        expect(page.get_by_text(step_text).first).to_be_visible()
-        assert page.locator(EXCEPTION).count() == 0
-        assert not page.locator("[data-testid='stSidebar']").is_visible()  # presenter mode
-        # the vertical-edge kernel: -1 0 1 in its first row, drawn in the figure
-        kernel = page.locator("[data-testid='stPlotlyChart']").first
-        expect(kernel).to_contain_text("-2")
-        page.get_by_role("button", name="Next" if lang == "en" else "下一步").click()
-        wait_idle(page)
-        expect(page.get_by_text(step_text.replace("4", "5", 1)).first).to_be_visible()
-        assert "step=5" in page.url and f"lang={lang}" in page.url if lang == "zh" else "step=5" in page.url
-        shot(page, f"convolution-link-{lang}")
+    expect(page.get_by_role("heading", name="5/12 · conv2")).to_be_visible(timeout=30_000)
+    charts_drawn(page, 2)
+    no_exception(page)
+    shot(page, "forward-conv2")
+
+
+def test_descent_page_shows_a_learning_rate_that_is_too_large(app_url, page):
+    visit(page, f"{app_url}/descent")
+    page.get_by_role("button", name="Too large").click()
+    wait_idle(page)
+    expect(page.locator("[data-testid='stAlertContentWarning']").first).to_be_visible(timeout=30_000)
+    charts_drawn(page, 3)
+    no_exception(page)
+    shot(page, "descent")
+
+
+def test_training_page_trains_one_small_epoch(app_url, page):
+    visit(page, f"{app_url}/train?limit=250&epochs=1")
+    page.get_by_role("button", name="Start").click()
+    use = page.locator("[data-testid='stBaseButton-primary']").filter(has_text="Use this model on every page")
+    expect(use).to_be_visible(timeout=120_000)
+    charts_drawn(page, 3)  # live curves, confusion matrix, accuracy per class
+    no_exception(page)
+    shot(page, "train")
+
+
+def test_landscape_slider_moves_the_model(app_url, page):
+    visit(page, f"{app_url}/landscape?grid=11&batch=64")
+    charts_drawn(page, 2)
+    loss = page.locator("[data-testid='stMetric']").filter(has_text="Loss").locator("[data-testid='stMetricValue']").first
+    before = loss.text_content()
+    thumb = page.locator("[data-testid='stSlider']").filter(has_text="α").get_by_role("slider")
+    thumb.focus()
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    wait_idle(page)
+    expect(loss).not_to_have_text(before, timeout=30_000)
+    no_exception(page)
+    shot(page, "landscape")
+
+
+def test_saliency_page_draws_maps_and_adds_a_method(app_url, page):
+    visit(page, f"{app_url}/saliency?digit=7&methods=saliency,occlusion")
+    charts_drawn(page, 2)
+    page.locator("[data-testid='stButtonGroup']").get_by_text("Integrated Gradients").click()
+    wait_idle(page)
+    expect(page.get_by_text("δ").first).to_be_visible(timeout=30_000)  # IG's convergence delta
+    no_exception(page)
+    shot(page, "saliency")
+
+
+def test_every_chart_keeps_its_download_as_png_button(app_url, page):
+    visit(page, f"{app_url}/model?tab=test")
+    chart = page.locator("[data-testid='stPlotlyChart']:visible").first
+    chart.hover()
+    expect(chart.locator(".modebar-btn[data-title='Download plot as a PNG']")).to_be_attached(timeout=10_000)
+
+
+@pytest.mark.parametrize("path", ["saliency?digit=3&present=1", "descent?present=1"])
+def test_pages_in_chinese_render_their_glyphs(app_url, page, path):
+    visit(page, f"{app_url}/{path}&lang=zh")
+    charts_drawn(page)
+    assert page.locator("[data-testid='stMain'] h1").first.text_content().strip()[0] >= "\u4e00"
+    no_exception(page)
+    shot(page, "zh-" + path.split("?")[0])

@@ -6,15 +6,7 @@ import pytest
 import torch
 
 from explainer import data as data_module
-from explainer.data import (
-    DATASETS,
-    DatasetUnavailable,
-    dataset_available,
-    dataset_info,
-    load_dataset,
-    mnist5k_split,
-    normalize,
-)
+from explainer.data import DATASETS, DatasetUnavailable, dataset_available, dataset_info, load_dataset, mnist5k_split, normalize
 from explainer.paths import cache_dir
 
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import ok
 from tests.live_server import ROOT
 
 NAMES = ["input", "conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "fc2", "softmax"]
@@ -21,11 +22,6 @@ def open_forward() -> AppTest:
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: str(m.value) for m in at.metric}
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    return at
 
 
 def seven_png(ink: int = 0, paper: int = 255) -> bytes:

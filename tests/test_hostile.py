@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from explainer.checkpoint import load_shipped
 from explainer.cli import main as cli
 from explainer.paths import SHIPPED_CHECKPOINT
+from tests.apptest import ok, open_page
 from tests.live_server import ROOT
 
 CANARY = Path(os.environ["EXPLAINER_CACHE_DIR"]).parent / "hostile-canary-was-written"
@@ -101,18 +101,6 @@ def test_the_canary_would_catch_a_pickle_that_runs_code():
     pickle.loads(evil_pickle())  # noqa: S301 - on purpose, once, to prove the detector works
     assert CANARY.exists()
     CANARY.unlink()
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    return at
 
 
 GRID_TEXTS = {

@@ -1,19 +1,11 @@
 """The five "Stages" pages through AppTest: every control changes what is shown, bad input shows an
 error element (never an exception), and each page hands its output to the next."""
 
-import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.live_server import ROOT
-
-
-def open_page(path: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
-    at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
+from tests.apptest import chart, ok, open_page
 
 
 def markdown(at: AppTest) -> str:
@@ -26,16 +18,6 @@ def latex(at: AppTest) -> str:
 
 def errors(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in at.error)
-
-
-def chart(at: AppTest, key: str) -> dict:
-    """The figure of the plotly_chart whose widget key is ``key``."""
-    return json.loads(next(c for c in at.get("plotly_chart") if key in c.proto.id).proto.spec)
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    return at
 
 
 # --- convolution ------------------------------------------------------------------------------

@@ -6,17 +6,13 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from explainer.paths import SHIPPED_CHECKPOINT
+from tests.apptest import ok
 from tests.live_server import ROOT
 
 
 def open_train() -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
     at.switch_page("pages/train.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ok(at: AppTest) -> AppTest:
     assert not at.exception, at.exception
     return at
 
