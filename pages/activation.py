@@ -5,7 +5,7 @@ import streamlit as st
 import torch
 
 from explainer.figures import activation_curves_figure, activation_grid_figure, gradient_flow_figure
-from explainer.stages import ACTIVATIONS, apply_activation, curves, fmt, gradient_flow, walkthrough
+from explainer.stages import ACTIVATIONS, apply_activation, course_walkthrough, curves, fmt, gradient_flow
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
@@ -41,7 +41,7 @@ def _show_result(result) -> None:  # noqa: ANN001 - ActivationResult
         st.code(f"import torch.nn as nn\n\ny = {CODE[result.name]}(x)", language="python")
 
 
-conv_output, from_session = upstream("conv", lambda: walkthrough().conv.output)
+conv_output, from_session = upstream("conv", lambda: course_walkthrough().conv.output)
 
 left, right = (aside("relu_settings"), st.container()) if presenting else st.columns([1, 1.6], gap="large")
 with left:

@@ -8,7 +8,6 @@ from explainer.stages import (
     ConvSettings,
     conv2d_reference,
     conv_code,
-    convolve,
     fmt,
     input_preset,
     kernel_preset,
@@ -16,7 +15,7 @@ from explainer.stages import (
 )
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
-from explainer.ui.figure_cache import conv_chart
+from explainer.ui.figure_cache import conv_chart, shared_convolve
 from explainer.ui.links import PageLink, choice, grid, integer, number, page_start, step
 from explainer.ui.presenter import aside
 from explainer.ui.widgets import (
@@ -135,7 +134,7 @@ if x is None or kernel is None:
     st.stop()
 try:
     settings = ConvSettings(int(stride), int(padding), int(dilation), float(bias))
-    result = convolve(x, kernel, settings)
+    result = shared_convolve(x, kernel, settings)
 except ValueError as exc:
     show_error(exc)
     LINK.save()

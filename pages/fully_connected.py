@@ -9,13 +9,13 @@ from explainer.stages import (
     COURSE_BATCH_W,
     COURSE_BATCH_X,
     batch_product,
+    course_walkthrough,
     flatten,
     fmt,
     layer_shapes,
     linear,
     linear_reference,
     seeded_layer,
-    walkthrough,
 )
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, language, tr
@@ -42,7 +42,7 @@ LINK = PageLink("fully_connected", [
 ], presenter_key=P + "presenter")
 presenting = page_start(LINK, P, "fc")
 
-pool_output, from_session = upstream("pool", lambda: walkthrough().pool.output)
+pool_output, from_session = upstream("pool", lambda: course_walkthrough().pool.output)
 TWO_CHANNELS = torch.tensor([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], dtype=DTYPE)
 
 # --- flatten ---------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from explainer.stages import POOL_KINDS, PoolSettings, fmt, pool, pool_code, pool_reference, walkthrough
+from explainer.stages import POOL_KINDS, PoolSettings, course_walkthrough, fmt, pool_code, pool_reference
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
-from explainer.ui.figure_cache import pool_chart
+from explainer.ui.figure_cache import pool_chart, shared_pool
 from explainer.ui.links import PageLink, choice, grid, integer, page_start, step
 from explainer.ui.presenter import aside
 from explainer.ui.widgets import (
@@ -35,7 +35,7 @@ LINK = PageLink("pooling", [
 ], presenter_key=P + "presenter")
 presenting = page_start(LINK, P, "pool")
 
-relu_output, from_session = upstream("relu", lambda: walkthrough().relu.output)
+relu_output, from_session = upstream("relu", lambda: course_walkthrough().relu.output)
 
 with aside("pool_settings") if presenting else st.container():
     col_input, col_settings = st.columns([1.3, 1], gap="large")
@@ -59,7 +59,7 @@ if values is None:
     st.stop()
 try:
     settings = PoolSettings(kind, int(kernel), int(stride), int(padding))
-    result = pool(values, settings)
+    result = shared_pool(values, settings)
 except ValueError as exc:
     show_error(exc)
     LINK.save()

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from explainer.figures import softmax_figure
-from explainer.stages import cross_entropy, fmt, hinge, loss_table, parse_vector_text, softmax, walkthrough
+from explainer.stages import course_walkthrough, cross_entropy, fmt, hinge, loss_table, parse_vector_text, softmax
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.export import export_buttons
 from explainer.ui.links import PageLink, choice, integer, number, page_start, text
@@ -17,7 +17,7 @@ lang = language()
 TEMPERATURES = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]
 PRESETS = {"course": None, "small": "1 2 7", "close": "2 1 0.1", "huge": "1000 0 -1000"}
 
-fc_output, from_session = upstream("fc", lambda: walkthrough().fc.output)
+fc_output, from_session = upstream("fc", lambda: course_walkthrough().fc.output)
 
 
 def _apply_preset() -> None:

@@ -18,10 +18,13 @@ DIVERGING = [[0.0, "#b2182b"], [0.5, "#f7f7f7"], [1.0, "#2166ac"]]
 
 
 def _hide_axes(fig: go.Figure, n: int) -> None:
+    """Square pixels, row 0 at the top, no axes — for ``n`` subplots, in one layout update (each one costs ~1 ms)."""
+    update: dict[str, dict] = {}
     for i in range(1, n + 1):
         suffix = "" if i == 1 else str(i)
-        fig.update_layout({f"xaxis{suffix}": {"visible": False, "constrain": "domain"},
-                           f"yaxis{suffix}": {"visible": False, "autorange": "reversed", "scaleanchor": f"x{suffix}", "constrain": "domain"}})
+        update[f"xaxis{suffix}"] = {"visible": False, "constrain": "domain"}
+        update[f"yaxis{suffix}"] = {"visible": False, "autorange": "reversed", "scaleanchor": f"x{suffix}", "constrain": "domain"}
+    fig.update_layout(update)
 
 
 def _map_trace(z: np.ndarray, zmin: float, zmax: float, signed: bool, hover: str = "row %{y}, col %{x}: %{z:.3f}") -> go.Heatmap:
@@ -62,8 +65,7 @@ def feature_maps_figure(maps: torch.Tensor, lang: str, columns: int = 8, selecte
         h, w = data.shape[1:]
         fig.add_shape(type="rect", xref=f"x{suffix}", yref=f"y{suffix}", x0=-0.5, x1=w - 0.5, y0=-0.5, y1=h - 0.5,
                       line={"color": HIGHLIGHT, "width": 4})
-    for annotation in fig.layout.annotations:
-        annotation.font = {"size": 12}
+    fig.update_annotations(font_size=12)
     layout(fig, 40 + rows * height_per_row)
     fig.update_layout(margin={"l": 5, "r": 5, "t": 30, "b": 5})
     return fig
@@ -84,8 +86,7 @@ def kernels_figure(weight: torch.Tensor, lang: str, in_channel: int = 0, columns
                                  textfont={"size": 10}, xgap=1, ygap=1, hovertemplate="%{z:.4f}<extra></extra>"),
                       i // columns + 1, i % columns + 1)
     _hide_axes(fig, c)
-    for annotation in fig.layout.annotations:
-        annotation.font = {"size": 12}
+    fig.update_annotations(font_size=12)
     layout(fig, 40 + rows * 120)
     fig.update_layout(margin={"l": 5, "r": 5, "t": 30, "b": 5})
     return fig
@@ -132,8 +133,7 @@ def preprocessing_figure(steps: Sequence[tuple[str, np.ndarray]], lang: str) -> 
         z = np.asarray(image, dtype=float)
         fig.add_trace(_map_trace(z, 0, max(float(z.max()), 1.0), False), 1, i + 1)
     _hide_axes(fig, len(steps))
-    for annotation in fig.layout.annotations:
-        annotation.font = {"size": 12}
+    fig.update_annotations(font_size=12)
     layout(fig, 220)
     fig.update_layout(margin={"l": 5, "r": 5, "t": 40, "b": 5})
     return fig

@@ -37,7 +37,7 @@ from .linear import (
 )
 from .pool import POOL_KINDS, PoolResult, PoolSettings, PoolWindow, pool, pool_code, pool_output_size, pool_reference
 from .softmax import CrossEntropy, Hinge, LossRow, SoftmaxResult, cross_entropy, hinge, loss_table, softmax, softmax_reference
-from .walkthrough import COURSE_POOL, Walkthrough, walkthrough
+from .walkthrough import COURSE_POOL, Walkthrough, course_walkthrough, walkthrough
 
 __all__ = [
     "ACTIVATIONS", "COURSE_BATCH_W", "COURSE_BATCH_X", "COURSE_INPUT", "COURSE_KERNEL", "COURSE_POOL", "INPUT_PRESETS",
@@ -47,5 +47,5 @@ __all__ = [
     "conv2d_reference", "conv_code", "conv_output_size", "convolve", "cross_entropy", "curves", "derivative", "flatten",
     "fmt", "gradient_flow", "grid_text", "hinge", "input_preset", "kernel_preset", "layer_shapes", "linear",
     "linear_reference", "loss_table", "parse_grid_text", "parse_vector_text", "pool", "pool_code", "pool_output_size",
-    "pool_reference", "resize", "seeded_layer", "softmax", "softmax_reference", "walkthrough",
+    "course_walkthrough", "pool_reference", "resize", "seeded_layer", "softmax", "softmax_reference", "walkthrough",
 ]

@@ -6,6 +6,7 @@ numbers of the arithmetic (no float32 rounding such as 0.1 + 0.2 = 0.30000001).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -93,28 +94,34 @@ def _name(name: str | Msg) -> Msg:
     return Msg(f"name.{name}") if f"name.{name}" in _known_names() else Msg("name.plain", text=name)
 
 
-def _known_names() -> set[str]:
+@functools.cache
+def _known_names() -> frozenset[str]:
+    """The grid names the catalog knows (read once: the catalog does not change while the app runs)."""
     from ..i18n import catalog
 
-    return {k for k in catalog("en") if k.startswith("name.")}
+    return frozenset(k for k in catalog("en") if k.startswith("name."))
 
 
 def _cell(value: Any, name: str | Msg, row: int, col: int) -> float:
     """One number; ``row`` 0 means a vector, whose cells are named by position alone."""
-    label = _name(name)
-    where = Msg("err.where_position", col=col, name=label) if row == 0 else Msg("err.where_cell", row=row, col=col, name=label)
+    def where() -> Msg:  # built only for a message: a grid has up to 100 cells, checked on every rerun
+        label = _name(name)
+        return Msg("err.where_position", col=col, name=label) if row == 0 else Msg("err.where_cell", row=row, col=col, name=label)
+
+    if isinstance(value, float) and math.isfinite(value) and abs(value) <= MAX_ABS:
+        return value + 0.0  # the common case, from the grid editor
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise GridError("err.cell_empty", where=where)
+        raise GridError("err.cell_empty", where=where())
     if isinstance(value, bool):
-        raise GridError("err.cell_not_number", where=where, value=str(value))
+        raise GridError("err.cell_not_number", where=where(), value=str(value))
     try:
         number = float(value.strip().replace("−", "-")) if isinstance(value, str) else float(value)
     except (TypeError, ValueError):
-        raise GridError("err.cell_not_number", where=where, value=repr(str(value)[:20])) from None
+        raise GridError("err.cell_not_number", where=where(), value=repr(str(value)[:20])) from None
     if math.isnan(number):
-        raise GridError("err.cell_nan", where=where)
+        raise GridError("err.cell_nan", where=where())
     if math.isinf(number) or abs(number) > MAX_ABS:
-        raise GridError("err.cell_too_large", where=where, value=str(value)[:20])
+        raise GridError("err.cell_too_large", where=where(), value=str(value)[:20])
     return number + 0.0  # turns -0.0 into 0.0
 
 

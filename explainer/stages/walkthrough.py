@@ -7,6 +7,7 @@ padding=1), a seeded 4→3 layer) a student can redo every number by hand.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -85,3 +86,13 @@ def walkthrough(
         fc_bias = torch.zeros(len(fc_weight))
     fc = linear(flat.vector, fc_weight, fc_bias)
     return Walkthrough(conv_result, relu, pooled, flat, fc, softmax(fc.output, temperature))
+
+
+@functools.cache
+def course_walkthrough() -> Walkthrough:
+    """The course example's whole chain, computed once per process.
+
+    Every page that has no stage of the session's own yet starts from it, on every rerun of
+    every student's tab; the result is shared, so it is only ever read.
+    """
+    return walkthrough()

@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from explainer.figures.export import Panel, stage_strip
-from explainer.stages import softmax, walkthrough
+from explainer.stages import course_walkthrough, softmax
 from explainer.stages.grid import DTYPE
 
 from .state import language, tr
@@ -19,7 +19,7 @@ def chain_panels() -> list[Panel]:
     Each stage is the one its page last computed; a page not visited yet contributes the
     course example, as the pages themselves do.
     """
-    course = walkthrough()
+    course = course_walkthrough()
     chain = st.session_state.get(CHAIN_KEY, {})
 
     def stage(name: str, default: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,11 @@
-"""Figures shared by every session: built once per distinct input, then handed out read-only.
+"""Figures and stage results shared by every session: built once per distinct input, then handed out read-only.
 
 A whole class opens the convolution page on the course example at the same steps; building
 its animated figure costs ~0.2 s of the one interpreter every student shares, and the
 result is the same for all of them. ``st.cache_resource`` keeps one figure per distinct
 (numbers, settings, step, language, zoom) — Streamlit only reads a figure to send it, so
-sharing is safe.
+sharing is safe. The step-by-step results behind them (every window of a convolution or a
+pooling) are shared the same way; pages only read them.
 """
 
 from __future__ import annotations
@@ -24,13 +25,33 @@ def _numbers(t: torch.Tensor) -> Numbers:
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
+def _convolved(x: Numbers, kernel: Numbers, settings: ConvSettings) -> ConvResult:
+    return convolve(x, kernel, settings)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _pooled(x: Numbers, settings: PoolSettings) -> PoolResult:
+    return pool(x, settings)
+
+
+def shared_convolve(x: torch.Tensor, kernel: torch.Tensor, settings: ConvSettings) -> ConvResult:
+    """:func:`explainer.stages.convolve`, one result per distinct input for every session (read it, never write it)."""
+    return _convolved(_numbers(x), _numbers(kernel), settings)
+
+
+def shared_pool(x: torch.Tensor, settings: PoolSettings) -> PoolResult:
+    """:func:`explainer.stages.pool`, shared like :func:`shared_convolve`."""
+    return _pooled(_numbers(x), settings)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
 def _conv(x: Numbers, kernel: Numbers, settings: ConvSettings, step: int, lang: str, zoom: float) -> go.Figure:
-    return conv_figure(convolve(x, kernel, settings), step, lang, zoom)
+    return conv_figure(_convolved(x, kernel, settings), step, lang, zoom)
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
 def _pool(x: Numbers, settings: PoolSettings, step: int, lang: str, zoom: float) -> go.Figure:
-    return pool_figure(pool(x, settings), step, lang, zoom)
+    return pool_figure(_pooled(x, settings), step, lang, zoom)
 
 
 def conv_chart(result: ConvResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:

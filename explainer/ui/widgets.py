@@ -36,11 +36,14 @@ def publish(stage: str, value: torch.Tensor) -> None:
 
 
 def upstream(stage: str, default: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, bool]:
-    """The output of ``stage`` from this session, else ``default()``; and whether it came from the session."""
+    """A copy of the output of ``stage`` from this session, else of ``default()``; and whether it came from the session.
+
+    Copies: the default is usually the course example, computed once and shared by every tab.
+    """
     value = st.session_state.get(CHAIN_KEY, {}).get(stage)
     if isinstance(value, torch.Tensor):
         return value.clone(), True
-    return default(), False
+    return default().clone(), False
 
 
 # --- page state ---------------------------------------------------------------------------
