@@ -1,5 +1,6 @@
 """Gradient descent: one weight sliding down a curve along its tangent, then optimizers racing on a surface."""
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from explainer.descent import (
@@ -44,6 +45,24 @@ def _sweep(function: str, start: float, steps: int):  # noqa: ANN202 - LrSweep
 @st.cache_data(max_entries=64, show_spinner=False)
 def _race(function: str, optimizers: tuple[str, ...], steps: int, start: tuple[float, float], scale: float, condition: float):  # noqa: ANN202
     return race(function, optimizers, steps, start, scale, condition)
+
+
+# The figures, shared by every tab (Streamlit only reads a figure): a class moving the same
+# sliders asks for the same few, and each costs 10–110 ms of the interpreter they all share.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _one_chart(_function, _run, name: str, lr: float, steps: int, start: float, step: int, lang: str) -> go.Figure:  # noqa: ANN001
+    return one_weight_figure(_function, _run, step, lang)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _sweep_chart(_sweep, name: str, start: float, steps: int, lr: float, lang: str) -> go.Figure:  # noqa: ANN001
+    return lr_sweep_figure(_sweep, lr, lang)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _race_chart(_function, _runs, name: str, optimizers: tuple[str, ...], steps: int, start: tuple[float, float], scale: float,  # noqa: ANN001
+                condition: float, lang: str) -> go.Figure:
+    return race_figure(_function, _runs, lang)
 
 
 def _one_defaults() -> None:
@@ -115,7 +134,7 @@ def one_weight() -> None:
     if run is not None:
         with picture:
             step = step_control(ONE + "step", run.taken + 1)
-            plotly_chart(one_weight_figure(function, run, step, lang), key=ONE + "figure")
+            plotly_chart(_one_chart(function, run, name, float(lr), int(steps), float(start), step, lang), key=ONE + "figure")
             if step < run.taken:
                 w, slope = float(run.points[step][0]), float(run.gradients[step][0])
                 direction = tr("gd.go_right") if slope < 0 else tr("gd.go_left") if slope > 0 else tr("gd.stay")
@@ -130,7 +149,7 @@ def one_weight() -> None:
         except ValueError as exc:
             show_error(exc)
         else:
-            plotly_chart(lr_sweep_figure(sweep, lr, lang), key=ONE + "sweep")
+            plotly_chart(_sweep_chart(sweep, name, float(start), int(steps), float(lr), lang), key=ONE + "sweep")
     LINK.save()
 
 
@@ -171,7 +190,8 @@ def two_weights() -> None:
     if runs:
         function2 = get_function(name2, condition)
         st.latex(function2.latex)
-        plotly_chart(race_figure(function2, runs, lang), key=TWO + "figure")
+        plotly_chart(_race_chart(function2, runs, name2, tuple(chosen), int(steps2), (float(x0), float(y0)), float(scale),
+                                 float(condition), lang), key=TWO + "figure")
         st.caption(tr("gd.race_caption"))
         st.dataframe(
             {

@@ -1,6 +1,10 @@
 """The forward pass on a real digit: pick, draw or upload one, then step through the trained network."""
 
+import hashlib
+
+import plotly.graph_objects as go
 import streamlit as st
+import torch
 
 from explainer.data import DatasetUnavailable
 from explainer.figures import feature_maps_figure, flatten_vector_figure, image_figure, kernels_figure, vector_figure
@@ -35,6 +39,22 @@ if not presenting:
     st.markdown(tr("fwd.intro"))
 
 
+@st.cache_resource(max_entries=128, show_spinner=False)
+def _maps_chart(_maps: torch.Tensor, model: str, digit: str, stage: str, selected: int, lang: str) -> go.Figure:
+    """The feature maps of one stage, one figure per (model, digit, stage, framed map, language) for every tab.
+
+    Subplot figures are slow to build (~0.2 s for 16 maps, on the interpreter every student
+    shares) and a class often looks at the same digit; Streamlit only reads a figure.
+    """
+    return feature_maps_figure(_maps, lang, selected=selected, height_per_row=150)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _kernels_chart(_weight: torch.Tensor, model: str, layer: str, in_channel: int, lang: str) -> go.Figure:
+    """A layer's learned kernels: the same for every student of a model."""
+    return kernels_figure(_weight, lang, in_channel=in_channel)
+
+
 def _term(value: float) -> str:
     """A number inside a sum, in parentheses when negative: 0.5·(−0.3)."""
     return f"({fmt(value)})" if value < 0 else fmt(value)
@@ -66,6 +86,7 @@ else:
     st.session_state[P + "current"] = {"model": shared.checkpoint.digest, "digit": digit, "seen": seen, "label": label}
 
 result = trace(shared.model, digit, shared.lock)
+digit_key = hashlib.sha1(digit.detach().cpu().numpy().tobytes()).hexdigest()
 prediction = result.prediction
 confidence = float(result.probabilities[prediction])
 
@@ -97,8 +118,7 @@ with stage_column:
     elif output.dim() == 3:  # feature maps [C, H, W]
         maps = output.shape[0]
         selected = st.session_state.get(P + "map", 1) - 1 if st.session_state.get(P + "map", 1) <= maps else 0
-        plotly_chart(feature_maps_figure(output, lang, selected=selected, height_per_row=150),
-                        key=P + "maps")
+        plotly_chart(_maps_chart(output, shared.checkpoint.digest, digit_key, stage.name, selected, lang), key=P + "maps")
         module = dict(shared.model.named_children())[stage.name]
         if stage.kind == "conv" and not presenting:
             in_channels = module.weight.shape[1]
@@ -107,7 +127,7 @@ with stage_column:
             else:
                 which = 1
             st.caption(tr("fwd.kernels_caption", n=module.weight.shape[0], k=module.weight.shape[2], c=which))
-            plotly_chart(kernels_figure(module.weight, lang, in_channel=which - 1), key=P + "kernels")
+            plotly_chart(_kernels_chart(module.weight, shared.checkpoint.digest, stage.name, which - 1, lang), key=P + "kernels")
         if not presenting:
             if st.session_state.get(P + "map", 1) > maps:
                 st.session_state[P + "map"] = 1
