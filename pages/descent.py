@@ -49,17 +49,18 @@ def _race(function: str, optimizers: tuple[str, ...], steps: int, start: tuple[f
 
 # The figures, shared by every tab (Streamlit only reads a figure): a class moving the same
 # sliders asks for the same few, and each costs 10–110 ms of the interpreter they all share.
-@st.cache_resource(max_entries=256, show_spinner=False)
+# Bounded: a race figure holds ~1.2 MB, a tangent animation ~0.6 MB.
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _one_chart(_function, _run, name: str, lr: float, steps: int, start: float, step: int, lang: str) -> go.Figure:  # noqa: ANN001
     return one_weight_figure(_function, _run, step, lang)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def _sweep_chart(_sweep, name: str, start: float, steps: int, lr: float, lang: str) -> go.Figure:  # noqa: ANN001
     return lr_sweep_figure(_sweep, lr, lang)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _race_chart(_function, _runs, name: str, optimizers: tuple[str, ...], steps: int, start: tuple[float, float], scale: float,  # noqa: ANN001
                 condition: float, lang: str) -> go.Figure:
     return race_figure(_function, _runs, lang)

@@ -39,7 +39,7 @@ if not presenting:
     st.markdown(tr("fwd.intro"))
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+@st.cache_resource(max_entries=48, show_spinner=False)
 def _maps_chart(_maps: torch.Tensor, model: str, digit: str, stage: str, selected: int, lang: str) -> go.Figure:
     """The feature maps of one stage, one figure per (model, digit, stage, framed map, language) for every tab.
 
@@ -49,7 +49,7 @@ def _maps_chart(_maps: torch.Tensor, model: str, digit: str, stage: str, selecte
     return feature_maps_figure(_maps, lang, selected=selected, height_per_row=150)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _kernels_chart(_weight: torch.Tensor, model: str, layer: str, in_channel: int, lang: str) -> go.Figure:
     """A layer's learned kernels: the same for every student of a model."""
     return kernels_figure(_weight, lang, in_channel=in_channel)

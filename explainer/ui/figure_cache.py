@@ -44,12 +44,12 @@ def shared_pool(x: torch.Tensor, settings: PoolSettings) -> PoolResult:
     return _pooled(_numbers(x), settings)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _conv(x: Numbers, kernel: Numbers, settings: ConvSettings, step: int, lang: str, zoom: float) -> go.Figure:
     return conv_figure(_convolved(x, kernel, settings), step, lang, zoom)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _pool(x: Numbers, settings: PoolSettings, step: int, lang: str, zoom: float) -> go.Figure:
     return pool_figure(_pooled(x, settings), step, lang, zoom)
 
