@@ -21,6 +21,7 @@ from explainer.figures import lr_sweep_figure, one_weight_figure, race_figure
 from explainer.figures.descent import num, update_text
 from explainer.i18n import LocalizedError
 from explainer.ui import ensure_navigation, labeller, language, tr
+from explainer.ui.figure_cache import shared_figures
 from explainer.ui.links import PageLink, choice, integer, multi, number, page_start, step
 from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import reset_button, show_error, step_control
@@ -50,17 +51,17 @@ def _race(function: str, optimizers: tuple[str, ...], steps: int, start: tuple[f
 # The figures, shared by every tab (Streamlit only reads a figure): a class moving the same
 # sliders asks for the same few, and each costs 10–110 ms of the interpreter they all share.
 # Bounded: a race figure holds ~1.2 MB, a tangent animation ~0.6 MB.
-@st.cache_resource(max_entries=64, show_spinner=False)
+@shared_figures(max_entries=64)
 def _one_chart(_function, _run, name: str, lr: float, steps: int, start: float, step: int, lang: str) -> go.Figure:  # noqa: ANN001
     return one_weight_figure(_function, _run, step, lang)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@shared_figures(max_entries=32)
 def _sweep_chart(_sweep, name: str, start: float, steps: int, lr: float, lang: str) -> go.Figure:  # noqa: ANN001
     return lr_sweep_figure(_sweep, lr, lang)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@shared_figures(max_entries=16)
 def _race_chart(_function, _runs, name: str, optimizers: tuple[str, ...], steps: int, start: tuple[float, float], scale: float,  # noqa: ANN001
                 condition: float, lang: str) -> go.Figure:
     return race_figure(_function, _runs, lang)

@@ -13,6 +13,7 @@ from explainer.stages import fmt
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import shared_dataset
 from explainer.ui.digits import choose_digit, digit_param
+from explainer.ui.figure_cache import shared_figures
 from explainer.ui.links import PageLink, choice, integer, step
 from explainer.ui.presenter import aside, plotly_chart, presenter_toggle
 from explainer.ui.widgets import remember_widgets, restore_widgets, set_grid, step_control
@@ -39,7 +40,7 @@ if not presenting:
     st.markdown(tr("fwd.intro"))
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+@shared_figures(max_entries=48)
 def _maps_chart(_maps: torch.Tensor, model: str, digit: str, stage: str, selected: int, lang: str) -> go.Figure:
     """The feature maps of one stage, one figure per (model, digit, stage, framed map, language) for every tab.
 
@@ -49,7 +50,7 @@ def _maps_chart(_maps: torch.Tensor, model: str, digit: str, stage: str, selecte
     return feature_maps_figure(_maps, lang, selected=selected, height_per_row=150)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@shared_figures(max_entries=16)
 def _kernels_chart(_weight: torch.Tensor, model: str, layer: str, in_channel: int, lang: str) -> go.Figure:
     """A layer's learned kernels: the same for every student of a model."""
     return kernels_figure(_weight, lang, in_channel=in_channel)

@@ -26,3 +26,41 @@ def test_a_sweep_frees_a_dead_cycle_without_a_server():
         assert alive() is None
     finally:
         gc.enable()
+
+
+class Sessions:
+    """A stand-in for Streamlit's session manager: only what the janitor asks of it."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def num_sessions(self) -> int:
+        return self.count
+
+
+def test_shared_figures_are_forgotten_only_when_the_last_student_has_left():
+    import plotly.graph_objects as go
+
+    from explainer.ui.figure_cache import shared_figures
+    from explainer.ui.janitor import look
+
+    built = []
+
+    @shared_figures(max_entries=4)
+    def chart(n: int) -> go.Figure:
+        built.append(n)
+        return go.Figure()
+
+    chart(1)
+    chart(1)
+    assert built == [1]  # shared: built once
+    sessions = Sessions(3)
+    last = look(sessions, None)
+    sessions.count = 1
+    last = look(sessions, last)  # some left, one still works: the figures stay
+    chart(1)
+    assert built == [1]
+    sessions.count = 0
+    look(sessions, last)  # the last one left
+    chart(1)
+    assert built == [1, 1]

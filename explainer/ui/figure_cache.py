@@ -10,6 +10,9 @@ pooling) are shared the same way; pages only read them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -18,6 +21,28 @@ from explainer.figures import conv_figure, pool_figure
 from explainer.stages import ConvResult, ConvSettings, PoolResult, PoolSettings, convolve, pool
 
 Numbers = tuple[tuple[float, ...], ...]
+_SHARED: dict[str, Callable[..., Any]] = {}
+
+
+def shared_figures(max_entries: int) -> Callable[[Callable[..., go.Figure]], Callable[..., go.Figure]]:
+    """``st.cache_resource`` for figures every tab shares, emptied when the last student has left.
+
+    While a class works, the same few figures are asked for again and again; once nobody is
+    connected they are only memory (up to a megabyte each), so the janitor
+    (:mod:`explainer.ui.janitor`) calls :func:`clear_shared_figures`.
+    """
+    def decorate(function: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+        cached = st.cache_resource(max_entries=max_entries, show_spinner=False)(function)
+        _SHARED[f"{function.__code__.co_filename}:{function.__qualname__}"] = cached
+        return cached
+
+    return decorate
+
+
+def clear_shared_figures() -> None:
+    """Forget every shared figure (they are rebuilt on demand)."""
+    for cached in list(_SHARED.values()):
+        cached.clear()
 
 
 def _numbers(t: torch.Tensor) -> Numbers:
@@ -44,12 +69,12 @@ def shared_pool(x: torch.Tensor, settings: PoolSettings) -> PoolResult:
     return _pooled(_numbers(x), settings)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@shared_figures(max_entries=64)
 def _conv(x: Numbers, kernel: Numbers, settings: ConvSettings, step: int, lang: str, zoom: float) -> go.Figure:
     return conv_figure(_convolved(x, kernel, settings), step, lang, zoom)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@shared_figures(max_entries=64)
 def _pool(x: Numbers, settings: PoolSettings, step: int, lang: str, zoom: float) -> go.Figure:
     return pool_figure(_pooled(x, settings), step, lang, zoom)
 

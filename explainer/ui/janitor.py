@@ -7,7 +7,8 @@ models and figures could then linger until Python's collector happens to run a f
 One background thread per process watches the number of sessions; when it has dropped, it
 lets Streamlit's session store forget expired sessions, runs a full collection (cheap: the
 ~300,000 objects imported at start-up are frozen out of its sight) and hands freed memory
-back to the operating system.
+back to the operating system. When the last session has gone, the figures shared between
+tabs are forgotten too.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import time
 import streamlit as st
 
 from explainer.jobs import release_memory
+
+from .figure_cache import clear_shared_figures
 
 INTERVAL = 20.0  # seconds between looks
 _LOGGER = logging.getLogger(__name__)
@@ -51,19 +54,25 @@ def sweep() -> None:
     release_memory()
 
 
+def look(manager, last: int | None) -> int:  # noqa: ANN001 - Streamlit's session manager
+    """One look at the sessions: sweep when some have left since the ``last`` look; returns their number now."""
+    _forget_expired(manager)
+    count = manager.num_sessions()
+    if last is not None and count < last:
+        if count == 0:  # everybody has left: the shared figures are only memory now
+            clear_shared_figures()
+        sweep()
+    return count
+
+
 def _watch() -> None:
     last: int | None = None
     while True:
         time.sleep(INTERVAL)
         try:
             manager = _session_manager()
-            if manager is None:
-                continue
-            _forget_expired(manager)
-            count = manager.num_sessions()
-            if last is not None and count < last:
-                sweep()
-            last = count
+            if manager is not None:
+                last = look(manager, last)
         except Exception:  # noqa: BLE001 - a janitor must never take the server down
             _LOGGER.debug("memory janitor skipped a round", exc_info=True)
 
