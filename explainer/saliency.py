@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import math
 import threading
 import time
@@ -436,6 +437,7 @@ _OCCLUSION_MASKS: dict[tuple, torch.Tensor] = {}
 MAX_OCCLUSION_MASKS = 2048  # 28×28 masks: a few MB at most
 
 
+@functools.cache
 def _occlusion_class():  # noqa: ANN202 - a Captum class, imported lazily
     """Captum's Occlusion, with the mask of each window position made once per process.
 
@@ -443,7 +445,7 @@ def _occlusion_class():  # noqa: ANN202 - a Captum class, imported lazily
     small ``F.pad`` calls for a 4×4 window with stride 2, about half of the map's time. The
     mask depends only on the position, the window, the strides and the picture's shape (the
     window is always Captum's own tensor of ones), so it is kept — read only: Captum stacks
-    the masks, never writes to them.
+    the masks, never writes to them. The class is made once, on first use.
     """
     from captum.attr import Occlusion
 

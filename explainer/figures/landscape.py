@@ -39,20 +39,16 @@ def landscape_lines_figure(from_init: Line, along: Line, lang: str) -> go.Figure
     title = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False, "font": {"size": 17}}
     loss_line = {"color": TRAIN_COLOR, "width": 3}
     acc_line = {"color": TEST_COLOR, "width": 3}
-    data = [
-        {"type": "scatter", "x": from_init.ts.numpy(), "y": from_init.loss.numpy(), "mode": "lines", "line": loss_line,
-         "name": t("ld.loss", lang), "legendgroup": "loss", "xaxis": "x", "yaxis": "y",
-         "hovertemplate": "t = %{x:.2f}<br>" + t("ld.loss", lang) + " = %{y:.3f}<extra></extra>"},
-        {"type": "scatter", "x": along.ts.numpy(), "y": along.loss.numpy(), "mode": "lines", "line": loss_line,
-         "name": t("ld.loss", lang), "legendgroup": "loss", "showlegend": False, "xaxis": "x2", "yaxis": "y2",
-         "hovertemplate": "α = %{x:.2f}<br>" + t("ld.loss", lang) + " = %{y:.3f}<extra></extra>"},
-        {"type": "scatter", "x": from_init.ts.numpy(), "y": from_init.accuracy.numpy(), "mode": "lines", "line": acc_line,
-         "name": t("ld.accuracy", lang), "legendgroup": "acc", "xaxis": "x3", "yaxis": "y3",
-         "hovertemplate": "t = %{x:.2f}<br>" + t("ld.accuracy", lang) + " = %{y:.1%}<extra></extra>"},
-        {"type": "scatter", "x": along.ts.numpy(), "y": along.accuracy.numpy(), "mode": "lines", "line": acc_line,
-         "name": t("ld.accuracy", lang), "legendgroup": "acc", "showlegend": False, "xaxis": "x4", "yaxis": "y4",
-         "hovertemplate": "α = %{x:.2f}<br>" + t("ld.accuracy", lang) + " = %{y:.1%}<extra></extra>"},
-    ]
+    data = []
+    for axis, (line, var) in enumerate(((from_init, "t"), (along, "α"), (from_init, "t"), (along, "α")), start=1):
+        accuracy = axis > 2  # the bottom row
+        name = t("ld.accuracy" if accuracy else "ld.loss", lang)
+        data.append({
+            "type": "scatter", "x": line.ts.numpy(), "y": (line.accuracy if accuracy else line.loss).numpy(), "mode": "lines",
+            "line": acc_line if accuracy else loss_line, "name": name, "legendgroup": "acc" if accuracy else "loss",
+            "showlegend": axis in (1, 3), "xaxis": "x" if axis == 1 else f"x{axis}", "yaxis": "y" if axis == 1 else f"y{axis}",
+            "hovertemplate": f"{var} = %{{x:.2f}}<br>{name} = %{{y:{'.1%' if accuracy else '.3f'}}}<extra></extra>",
+        })
     finite = along.loss[torch.isfinite(along.loss)]
     low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.1, 10.0)
     ticks = [m * 10**e for e in range(-3, 5) for m in (1, 2, 5) if low / 1.05 <= m * 10**e <= high * 1.05]
