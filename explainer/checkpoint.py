@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .data import DATASETS, DatasetInfo, dataset_info
-from .model import ModelConfig, build_model, infer_config, model_config
+from .model import DEFAULT_KIND, KINDS, ModelConfig, build_model, infer_config, model_config
 from .paths import atomic_write
 
 FORMAT = "cnn-explainer/1"
@@ -341,10 +341,10 @@ def _short(exc: BaseException) -> str:
     return text[:160]
 
 
-SHIPPED_KINDS: tuple[str, ...] = ("simplecnn", "mlp", "softmax")
+SHIPPED_KINDS: tuple[str, ...] = tuple(name for name, kind in KINDS.items() if kind.checkpoint)
 
 
-def load_shipped(device: torch.device | str = "cpu", kind: str = "simplecnn") -> Checkpoint:
+def load_shipped(device: torch.device | str = "cpu", kind: str = DEFAULT_KIND) -> Checkpoint:
     """A pretrained model that ships with the app (all trained on MNIST-5k): SimpleCNN by default,
     or the course's two baselines, the MLP and softmax regression."""
     from . import paths

@@ -24,13 +24,15 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (and exit code 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"error: {message} (see `python -m explainer {self.prog.split()[-1]} --help`)\n")
+        command = " ".join(["python -m explainer", *self.prog.split()[1:], "--help"])  # prog: "explainer [command]"
+        self.exit(EXIT_USAGE, f"error: {message} (see `{command}`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .checkpoint import SHIPPED_KINDS
     from .data import DATASETS, DEFAULT_DATASET
     from .device import DEVICE_CHOICES
-    from .model import MODEL_KINDS
+    from .model import DEFAULT_KIND, MODEL_KINDS
     from .train import OPTIMIZERS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
@@ -49,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--dataset", choices=list(DATASETS), default=DEFAULT_DATASET)
     p.add_argument("--data-dir", default=None, help="folder that holds (or receives) MNIST / FashionMNIST files")
-    p.add_argument("--model", choices=list(MODEL_KINDS), default="simplecnn")
+    p.add_argument("--model", choices=list(MODEL_KINDS), default=DEFAULT_KIND)
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
     p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer)
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--index", type=int, default=None, help="a held-out test digit of the model's dataset (default 0)")
     which.add_argument("--image", default=None, help="a picture of a digit (PNG, JPEG, BMP, GIF, ...)")
     p.add_argument("--checkpoint", default=None, help="default: a shipped model (see --model)")
-    p.add_argument("--model", choices=["simplecnn", "mlp", "softmax"], default="simplecnn", help="which shipped model")
+    p.add_argument("--model", choices=list(SHIPPED_KINDS), default=DEFAULT_KIND, help="which shipped model")
     p.add_argument("--data-dir", default=None)
 
     p = sub.add_parser("walkthrough", help="the course example stage by stage: conv, ReLU, pool, flatten, fc, softmax")
@@ -91,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--target", type=int, default=None, help="true class: also print the cross-entropy and hinge losses")
 
-    from .saliency import BASELINES, METHODS, SMOOTH_OVER
+    from .saliency import METHODS
 
     p = sub.add_parser("saliency", help="an attribution map of one digit (Captum): which pixels made the score")
     common(p)
@@ -101,17 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--image", default=None, help="a picture of a digit (PNG, JPEG, BMP, GIF, ...)")
     p.add_argument("--target", type=int, default=None, help="the class to explain (default: the prediction)")
     p.add_argument("--checkpoint", default=None, help="default: a shipped model (see --model)")
-    p.add_argument("--model", choices=["simplecnn", "mlp", "softmax"], default="simplecnn", help="which shipped model")
+    p.add_argument("--model", choices=list(SHIPPED_KINDS), default=DEFAULT_KIND, help="which shipped model")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--baseline", choices=list(BASELINES), default=None, help="integrated-gradients, deeplift (default black)")
-    p.add_argument("--steps", type=int, default=None, help="integrated-gradients: steps of the path integral (default 50)")
-    p.add_argument("--smooth-over", choices=list(SMOOTH_OVER), default=None, help="smoothgrad: the method averaged")
-    p.add_argument("--samples", type=int, default=None, help="smoothgrad: noisy copies (default 20)")
-    p.add_argument("--noise", type=float, default=None, help="smoothgrad: noise sigma in pixel values 0-255 (default 38)")
-    p.add_argument("--layer", choices=["conv1", "conv2"], default=None, help="grad-cam (default conv2)")
-    p.add_argument("--window", type=int, default=None, help="occlusion: side of the black square (default 4)")
-    p.add_argument("--stride", type=int, default=None, help="occlusion: step of the square (default 2)")
-    p.add_argument("--seed", type=int, default=None, help="noise baseline and smoothgrad noise (default 0)")
+    _setting_flags(p, METHODS)
 
     from .descent import DEFAULT_CONDITION, FUNCTIONS
     from .descent import OPTIMIZERS as DESCENT_OPTIMIZERS
@@ -129,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("landscape", help="the loss of a model over a plane of two filter-normalised random directions")
     common(p)
     p.add_argument("--checkpoint", default=None, help="default: a shipped model (see --model)")
-    p.add_argument("--model", choices=["simplecnn", "mlp", "softmax"], default="simplecnn", help="which shipped model")
+    p.add_argument("--model", choices=list(SHIPPED_KINDS), default=DEFAULT_KIND, help="which shipped model")
     p.add_argument("--grid", type=int, default=21, help="points per side (odd; default 21)")
     p.add_argument("--span", type=float, default=1.0, help="α and β run from −span to span (default 1)")
     p.add_argument("--batch", type=int, default=256, help="test digits, picked with a fixed seed (default 256)")
@@ -142,6 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=list(DATASETS), default=None, help="default: the checkpoint's dataset")
     p.add_argument("--data-dir", default=None)
     return parser
+
+
+def _setting_flags(p: argparse.ArgumentParser, methods: dict[str, Any]) -> None:
+    """One flag per attribution setting (``--steps``, ``--smooth-over`` ...), from its declaration in SETTINGS.
+
+    The flags default to None: a setting not given keeps the library's default, and the
+    library checks the bounds (one line on stderr, exit code 2, as for any bad value).
+    """
+    from .attribution_settings import CHOICE, SETTINGS, WHOLE
+    from .i18n import t
+
+    for spec in SETTINGS:
+        users = ", ".join(key for key, method in methods.items() if spec.name in method.settings) or "no method"
+        about = f"[{users}] " + t(spec.help_key, "en").replace("%", "%%")  # argparse formats help with %
+        flag = f"--{spec.name.replace('_', '-')}"
+        if spec.kind == CHOICE:
+            p.add_argument(flag, dest=spec.name, choices=list(spec.choices), default=None, help=f"{about} (default {spec.default})")
+        else:
+            p.add_argument(flag, dest=spec.name, type=int if spec.kind == WHOLE else float, default=None,
+                           metavar="N" if spec.kind == WHOLE else "X",
+                           help=f"{about} ({spec.show(spec.low)} to {spec.show(spec.high)}, default {spec.show(spec.default)})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -433,15 +448,14 @@ def cmd_softmax(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_saliency(args: argparse.Namespace) -> dict[str, Any]:
-    from .saliency import attribute, class_probabilities
+    from .saliency import SETTINGS, attribute, class_probabilities
 
     ckpt, x, out = _one_digit(args)
     meta = ckpt.meta
     probabilities = class_probabilities(ckpt.model, x)
     prediction = int(probabilities.argmax())
     target = prediction if args.target is None else args.target
-    names = ("baseline", "steps", "smooth_over", "samples", "noise", "layer", "window", "stride", "seed")
-    settings = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    settings = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
     result = attribute(ckpt.model, x, args.method, target, normalization=(meta.mean, meta.std), **settings)
     out.update({"method": result.method, "target": result.target, "prediction": prediction, "classes": list(meta.classes),
                 "probabilities": probabilities.tolist(), "kind": result.kind, "settings": dict(result.settings),

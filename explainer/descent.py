@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from .i18n import LocalizedError, Msg
+from .optim import OPTIMIZERS, check_optimizer, make_optimizer  # all six race; one registry
 from .stages.grid import check_int, check_number
 
 DTYPE = torch.float64  # toy problems: exact enough that the printed numbers add up
@@ -33,7 +34,6 @@ HUGE = 1e6  # a coordinate or loss beyond this counts as "exploded"
 TOLERANCE = 1e-3  # converged: the loss is within this of the function's minimum, and stays there
 MAX_STEPS = 1000
 
-OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam")
 VERDICTS: tuple[str, ...] = ("converged", "oscillating", "crawling", "stuck", "diverged")
 REGIMES: tuple[str, ...] = ("small", "good", "large", "divergent")
 # What each learning-rate preset is expected to produce (the tests hold every function to it).
@@ -159,27 +159,6 @@ REGIME_LR: dict[str, dict[str, float]] = {
     "two_minima": {"small": 0.005, "good": 0.05, "large": 0.3, "divergent": 0.6},
     "plateau": {"small": 0.05, "good": 0.6, "large": 0.8, "divergent": 2.0},
 }
-
-
-def make_optimizer(name: str, params: Sequence[torch.Tensor], lr: float) -> torch.optim.Optimizer:
-    """The ``torch.optim`` optimizer called ``name``, with PyTorch's defaults besides ``lr``.
-
-    ``momentum`` and ``nesterov`` are SGD with momentum 0.9 (Nesterov's look-ahead for the
-    second); Adam uses β = (0.9, 0.999), RMSprop α = 0.99, Adagrad its plain form.
-    """
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
-    if name == "nesterov":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    raise LocalizedError("err.unknown_choice", value=str(name)[:30], choices=", ".join(OPTIMIZERS))
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,8 +287,7 @@ def trajectory(function: str | Function, optimizer: str, lr: float | None = None
     the weights or the loss leave the finite numbers or pass ±10⁶.
     """
     fn = function if isinstance(function, Function) else get_function(function, condition)
-    if optimizer not in OPTIMIZERS:
-        raise LocalizedError("err.unknown_choice", value=str(optimizer)[:30], choices=", ".join(OPTIMIZERS))
+    check_optimizer(optimizer)
     lr = check_lr(DEFAULT_LR[fn.key][optimizer] if lr is None else lr)
     steps = check_int(DEFAULT_STEPS[fn.key] if steps is None else steps, Msg("setting.steps"), 1, MAX_STEPS)
     start = check_start(fn, fn.start if start is None else start)
@@ -350,7 +328,7 @@ def race(function: str, optimizers: Sequence[str] = OPTIMIZERS, steps: int | Non
         raise LocalizedError("err.out_of_range", name=Msg("setting.lr_scale"), low="0.01", high="100", value=f"{scale:g}")
     if not optimizers:
         raise LocalizedError("err.no_optimizer")
-    return tuple(trajectory(fn, name, DEFAULT_LR[fn.key][name] * scale, steps, start) for name in optimizers)
+    return tuple(trajectory(fn, name, DEFAULT_LR[fn.key][check_optimizer(name)] * scale, steps, start) for name in optimizers)
 
 
 @dataclass(frozen=True, eq=False)

@@ -129,6 +129,11 @@ def trace(model: nn.Module, x: torch.Tensor, lock: threading.Lock | None = None)
     return Trace(tuple(stages), logits, probabilities)
 
 
+def stage_names(model: nn.Module) -> list[str]:
+    """The names of the stages :func:`trace` returns for ``model``, before any digit is traced."""
+    return ["input"] + [name for name, _ in model.named_children()] + ["softmax"]
+
+
 def _describe(module: nn.Module) -> str:
     return f"{type(module).__name__}({module.extra_repr()})"
 

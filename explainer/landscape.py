@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .bounds import Bound
 from .i18n import LocalizedError, Msg
 from .model import build_model, model_config
 from .plane import Params, Plane, parameters_of, plain_losses
@@ -46,6 +47,32 @@ SPAN_RANGE = (0.01, 10.0)
 BATCH_RANGE = (1, 1000)
 SEED_RANGE = (0, 2**31 - 1)
 LINE_RANGE = (-0.25, 1.5)  # from the initial model (0) to the trained one (1), and a bit beyond
+# What the landscape page offers (its widgets read these).
+GRID_SIZES: tuple[int, ...] = (11, 15, 21, 31, 41)
+BATCH_SIZES: tuple[int, ...] = (64, 128, 256, 512, 1000)
+SPAN = Bound(0.0, SPAN_RANGE[1], 1.0, 0.25)  # 0 is offered: the page says why it is refused
+PAGE_SEED = Bound(0, 99_999, 0, 1)
+
+# What the page shows as "the same in PyTorch": the directions of Li et al. and the plain grid loop.
+FILTER_NORMALIZED_CODE = (
+        "def filter_normalized(model):          # Li et al. 2018\n"
+        "    d = {}\n"
+        "    for name, w in model.named_parameters():\n"
+        "        g = torch.randn_like(w)\n"
+        "        if w.dim() == 1:                  # biases: no move\n"
+        "            d[name] = torch.zeros_like(w)\n"
+        "        else:                             # each filter (row) as long as the weight's own\n"
+        "            scale = w.flatten(1).norm(dim=1) / g.flatten(1).norm(dim=1)\n"
+        "            d[name] = g * scale.view(-1, *[1] * (w.dim() - 1))\n"
+        "    return d\n\n"
+        "d1, d2 = filter_normalized(model), filter_normalized(model)\n"
+        "theta = {k: p.detach() for k, p in model.named_parameters()}\n"
+        "for a in alphas:\n"
+        "    for b in betas:\n"
+        "        moved = {k: theta[k] + a * d1[k] + b * d2[k] for k in theta}\n"
+        "        logits = torch.func.functional_call(model, moved, (x,))   # the model itself is unchanged\n"
+        "        loss[b, a] = F.cross_entropy(logits, y)"
+)
 
 
 def filter_normalized(params: Mapping[str, torch.Tensor], generator: torch.Generator) -> Params:

@@ -7,6 +7,8 @@ forward-pass trace, Grad-CAM and guided backprop find a layer by its name (``con
 
 The three models share one interface: ``Model(config)`` where ``config`` is a frozen
 :class:`ModelConfig`; they take a batch ``[N, C, H, W]`` and return logits ``[N, classes]``.
+The kinds are one registry, :data:`KINDS` (name, class, default width, shipped checkpoint);
+:data:`MODEL_KINDS`, the shipped kinds and the CLI's choices are derived from it.
 Softmax is *not* part of the model: ``nn.CrossEntropyLoss`` = log-softmax + NLL, as the
 course explains, so the model stays numerically stable.
 
@@ -27,11 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-MODEL_KINDS: tuple[str, ...] = ("simplecnn", "mlp", "softmax")
-
-# Hidden width per kind when none is given: 64 keeps SimpleCNN small enough to train in
-# seconds on a CPU; 256 is the 784-256-10 MLP of the course notes.
-_DEFAULT_HIDDEN = {"simplecnn": 64, "mlp": 256, "softmax": 0}
+DEFAULT_KIND = "simplecnn"
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class ModelConfig:
     the fully connected hidden layer (SimpleCNN, MLP) and is ignored by softmax regression.
     """
 
-    kind: str = "simplecnn"
+    kind: str = DEFAULT_KIND
     in_channels: int = 1
     input_size: int = 28
     num_classes: int = 10
@@ -54,7 +52,7 @@ class ModelConfig:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"Unknown model kind {self.kind!r}; choose one of {', '.join(MODEL_KINDS)}.")
         if self.hidden == -1:
-            object.__setattr__(self, "hidden", _DEFAULT_HIDDEN[self.kind])
+            object.__setattr__(self, "hidden", KINDS[self.kind].hidden)
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         _require(len(self.channels) == 2, "channels must be two numbers, e.g. (8, 16).")
         _require(1 <= self.in_channels <= 4, "in_channels must be between 1 and 4.")
@@ -189,7 +187,33 @@ class SoftmaxRegression(nn.Module):
         return self.fc(self.flatten(x))
 
 
-_CLASSES: dict[str, type[nn.Module]] = {"simplecnn": SimpleCNN, "mlp": MLP, "softmax": SoftmaxRegression}
+@dataclass(frozen=True)
+class ModelKind:
+    """One kind of model: its name (``ModelConfig.kind``), its class, and what ships with the app.
+
+    ``hidden`` is the hidden width when none is given: 64 keeps SimpleCNN small enough to
+    train in seconds on a CPU; 256 is the 784-256-10 MLP of the course notes; softmax
+    regression has no hidden layer. ``checkpoint`` is the file name of the pretrained model
+    in ``explainer/weights/`` ("" when none ships).
+    """
+
+    name: str
+    module: type[nn.Module]
+    hidden: int
+    checkpoint: str = ""
+
+    @property
+    def label_key(self) -> str:
+        """The catalog key of the kind's name on screen."""
+        return f"model.kind.{self.name}"
+
+
+KINDS: dict[str, ModelKind] = {k.name: k for k in (
+    ModelKind("simplecnn", SimpleCNN, 64, "simplecnn-mnist5k.safetensors"),
+    ModelKind("mlp", MLP, 256, "mlp-mnist5k.safetensors"),
+    ModelKind("softmax", SoftmaxRegression, 0, "softmax-mnist5k.safetensors"),
+)}
+MODEL_KINDS: tuple[str, ...] = tuple(KINDS)
 
 
 _SEEDING = threading.Lock()
@@ -211,9 +235,9 @@ def seeded(seed: int) -> Iterator[None]:
 def build_model(config: ModelConfig, seed: int | None = None) -> nn.Module:
     """A freshly initialised model for ``config``; with ``seed`` the initial weights are repeatable."""
     if seed is None:
-        return _CLASSES[config.kind](config)
+        return KINDS[config.kind].module(config)
     with seeded(seed):
-        return _CLASSES[config.kind](config)
+        return KINDS[config.kind].module(config)
 
 
 def model_config(model: nn.Module) -> ModelConfig:
@@ -222,6 +246,11 @@ def model_config(model: nn.Module) -> ModelConfig:
     if not isinstance(config, ModelConfig):
         raise TypeError("This is not one of the app's models (it has no ModelConfig).")
     return config
+
+
+def conv_layers(model: nn.Module) -> list[str]:
+    """Names of the model's convolution stages (``conv1``, ``conv2``); empty for the MLP and softmax regression."""
+    return [name for name, module in model.named_children() if isinstance(module, nn.Conv2d)]
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -13,16 +13,20 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .model import DEFAULT_KIND, KINDS
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 WEIGHTS_DIR = PACKAGE_DIR / "weights"
-SHIPPED_CHECKPOINT = WEIGHTS_DIR / "simplecnn-mnist5k.safetensors"
+SHIPPED_CHECKPOINT = WEIGHTS_DIR / KINDS[DEFAULT_KIND].checkpoint  # the app's default model
 
 
-def shipped_checkpoint(kind: str = "simplecnn") -> Path:
-    """The pretrained checkpoint of ``kind`` (simplecnn, mlp, softmax) that ships with the app."""
-    if kind == "simplecnn":
+def shipped_checkpoint(kind: str = DEFAULT_KIND) -> Path:
+    """The pretrained checkpoint of ``kind`` (see :data:`explainer.model.KINDS`) that ships with the app."""
+    if kind == DEFAULT_KIND:
         return SHIPPED_CHECKPOINT  # looked up here so that tests can point it elsewhere
-    return WEIGHTS_DIR / f"{kind}-mnist5k.safetensors"
+    if kind not in KINDS or not KINDS[kind].checkpoint:
+        raise ValueError(f"No shipped {kind!r} model; choose one of {', '.join(k for k in KINDS if KINDS[k].checkpoint)}.")
+    return WEIGHTS_DIR / KINDS[kind].checkpoint
 
 
 # The process's umask, read once at import: files we write get the usual permissions

@@ -23,6 +23,10 @@ Every method answers "how much did each pixel contribute to the score ``s_k(x)``
 - **deeplift** — the difference from the baseline, propagated layer by layer with the
   rescale rule (Shrikumar et al. 2017); like IG its attributions add up to the difference.
 
+Each method is one object of the registry :data:`~explainer.methods.METHODS` (its settings
+are declared in :data:`~explainer.attribution_settings.SETTINGS`); this module is the verb
+that runs one, and the names callers know are re-exported from here.
+
 The model is never changed: each call works on a private copy, made while holding ``lock``
 (the lock that guards the shared model), so hooks, modes and weights of the shared model
 stay as they are and two students computing at the same time do not meet.
@@ -32,138 +36,51 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
-import math
 import threading
 import time
 import warnings
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from itertools import chain
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .i18n import LocalizedError, Msg
-from .model import seeded
+from .attribution_settings import (  # noqa: F401 - re-exported: the names callers know
+    BASELINES,
+    CHOICE,
+    MAX_SAMPLES,
+    MAX_STEPS,
+    NUMBER,
+    SETTING,
+    SETTINGS,
+    SMOOTH_OVER,
+    WHOLE,
+    Setting,
+    Settings,
+)
+from .baselines import BLUR_KERNEL, BLUR_SIGMA, MNIST_NORMALIZATION, baseline_image, gaussian_blur, pixel_value  # noqa: F401
+from .i18n import LocalizedError
+from .methods import (  # noqa: F401 - re-exported
+    MAX_SMOOTH_IG,
+    METHODS,
+    OCCLUSION_BATCH,
+    Method,
+    feature_maps,
+    method_info,
+    register,
+    registered,
+    settings_used,
+)
+from .model import conv_layers  # noqa: F401 - re-exported
 
 # Captum announces every hook it sets and removes again; the work below happens on a
 # private copy anyway.
 warnings.filterwarnings("ignore", message=r"Setting backward hooks on ReLU activations", module=r"captum")
 warnings.filterwarnings("ignore", message=r"Setting forward, backward hooks and attributes on non-linear")
 
-MNIST_NORMALIZATION = (0.1307, 0.3081)
-BLUR_SIGMA = 4.0  # pixels: the blurred baseline keeps the digit's place but none of its strokes
-
-
-@dataclass(frozen=True)
-class MethodInfo:
-    key: str
-    signed: bool  # signed maps (evidence for / against) or absolute ones (how much)
-    paper: str  # short citation, the same in every language
-    url: str
-    settings: tuple[str, ...]  # the settings that change this method's map
-    needs_conv: bool = False
-
-
-METHODS: dict[str, MethodInfo] = {m.key: m for m in (
-    MethodInfo("saliency", False, "Simonyan et al. 2014", "https://arxiv.org/abs/1312.6034", ()),
-    MethodInfo("input-x-gradient", True, "Shrikumar et al. 2016", "https://arxiv.org/abs/1605.01713", ()),
-    MethodInfo("integrated-gradients", True, "Sundararajan et al. 2017", "https://arxiv.org/abs/1703.01365",
-               ("baseline", "steps", "seed")),
-    MethodInfo("smoothgrad", False, "Smilkov et al. 2017", "https://arxiv.org/abs/1706.03825",
-               ("smooth_over", "samples", "noise", "seed")),
-    MethodInfo("guided-backprop", True, "Springenberg et al. 2015", "https://arxiv.org/abs/1412.6806", ()),
-    MethodInfo("grad-cam", False, "Selvaraju et al. 2017", "https://arxiv.org/abs/1610.02391", ("layer",), needs_conv=True),
-    MethodInfo("occlusion", True, "Zeiler & Fergus 2014", "https://arxiv.org/abs/1311.2901", ("window", "stride")),
-    MethodInfo("deeplift", True, "Shrikumar et al. 2017", "https://arxiv.org/abs/1704.02685", ("baseline", "seed")),
-)}
-BASELINES = ("black", "blurred", "noise")
-SMOOTH_OVER = ("saliency", "integrated-gradients")
-MAX_STEPS, MAX_SAMPLES, MAX_SMOOTH_IG = 500, 200, 5000  # bounds on the work one request may ask for
-OCCLUSION_BATCH = 64  # occluded copies per forward pass
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the methods can be told; each method reads only its own (:attr:`MethodInfo.settings`)."""
-
-    baseline: str = "black"  # integrated gradients, deeplift: black | blurred | noise
-    steps: int = 50  # integrated gradients: terms of the Riemann sum
-    smooth_over: str = "saliency"  # smoothgrad: saliency | integrated-gradients
-    samples: int = 20  # smoothgrad: noisy copies
-    noise: float = 38.0  # smoothgrad: σ of the noise in pixel units (0–255); 38 ≈ 15 % of the range
-    layer: str = "conv2"  # grad-cam: conv1 | conv2
-    window: int = 4  # occlusion: side of the black patch
-    stride: int = 2  # occlusion: how far the patch moves
-    seed: int = 0  # noise baseline, smoothgrad's noise
-
-    def __post_init__(self) -> None:
-        _choice("baseline", self.baseline, BASELINES)
-        _choice("smooth_over", self.smooth_over, SMOOTH_OVER)
-        object.__setattr__(self, "steps", _whole("steps", self.steps, 1, MAX_STEPS))
-        object.__setattr__(self, "samples", _whole("samples", self.samples, 1, MAX_SAMPLES))
-        object.__setattr__(self, "window", _whole("window", self.window, 1, 28))
-        object.__setattr__(self, "stride", _whole("stride", self.stride, 1, 28))
-        object.__setattr__(self, "seed", _whole("seed", self.seed, 0, 2**31 - 1))
-        _choice("layer", self.layer, ("conv1", "conv2"))
-        if isinstance(self.noise, bool) or not isinstance(self.noise, (int, float)):
-            raise LocalizedError("err.not_number", name=Msg("sal.setting.noise"), value=str(self.noise)[:30])
-        if not math.isfinite(self.noise) or not 0 <= self.noise <= 255:
-            raise LocalizedError("err.sal_noise", value=f"{self.noise:g}")
-        object.__setattr__(self, "noise", float(self.noise))
-        if self.stride > self.window:
-            raise LocalizedError("err.sal_stride", stride=self.stride, window=self.window)
-        if self.smooth_over == "integrated-gradients" and self.samples * self.steps > MAX_SMOOTH_IG:
-            raise LocalizedError("err.sal_work", samples=self.samples, steps=self.steps, limit=MAX_SMOOTH_IG)
-
-    @classmethod
-    def for_method(cls, method: str, **settings: object) -> Settings:
-        """The settings of ``method`` taken from ``settings`` (the others keep their defaults), checked.
-
-        A method ignores the settings of the others: a stride larger than the window is an
-        error for occlusion, not for saliency.
-        """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise TypeError(f"Unknown settings: {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
-        names = _relevant(method, settings.get("smooth_over", cls.smooth_over), settings.get("baseline", cls.baseline))
-        return cls(**{n: settings[n] for n in names if n in settings})  # type: ignore[arg-type]
-
-    def relevant(self, method: str) -> tuple[tuple[str, object], ...]:
-        """The settings that change ``method``'s map, as ``(name, value)`` pairs: part of every cache key."""
-        return tuple((n, getattr(self, n)) for n in _relevant(method, self.smooth_over, self.baseline))
-
-
-def _relevant(method: str, smooth_over: object, baseline: object) -> tuple[str, ...]:
-    names = method_info(method).settings
-    if method == "smoothgrad" and smooth_over == "integrated-gradients":
-        names += ("steps", "baseline")
-    if method != "smoothgrad" and baseline != "noise":  # the seed only matters for noise
-        names = tuple(n for n in names if n != "seed")
-    return names
-
-
-def _choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise LocalizedError("err.unknown_choice", value=str(value)[:30], choices=", ".join(choices))
-
-
-def _whole(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or isinstance(value, float) and not value.is_integer():
-        raise LocalizedError("err.not_whole", name=Msg(f"sal.setting.{name}"), value=str(value)[:30])
-    if not low <= value <= high:
-        raise LocalizedError("err.out_of_range", name=Msg(f"sal.setting.{name}"), low=low, high=high, value=f"{value:g}")
-    return int(value)
-
-
-def method_info(method: str) -> MethodInfo:
-    try:
-        return METHODS[method]
-    except KeyError:
-        raise LocalizedError("err.unknown_choice", value=str(method)[:30], choices=", ".join(METHODS)) from None
+MethodInfo = Method  # the former name of a registry entry
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,46 +137,51 @@ def _clear_hooks(model: nn.Module) -> None:
             hooks.clear()
 
 
-# Private copies that finished their work, kept for the next call on the same model: copying
-# costs ~5 ms, as much as a whole saliency map. A copy is handed to one call at a time and
-# only while the model's tensors are the ones it was copied from, unchanged (same storage,
-# same in-place version counters) — a model trained or edited in place gets fresh copies.
-_SPARE_COPIES: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, list[nn.Module]]] = weakref.WeakKeyDictionary()
+# Private copies that finished their work, kept for the next call on the same model: a copy
+# costs 0.4 ms, as much as a whole saliency map (benchmarks/saliency_speed.py). A copy is
+# handed to one call at a time, and only while it holds exactly the model's tensors (checked
+# with torch.equal, ~0.05 ms): a model trained or edited in place, or a copy whose own
+# weights were written, gets a fresh copy.
+_SPARE_COPIES: weakref.WeakKeyDictionary[nn.Module, list[nn.Module]] = weakref.WeakKeyDictionary()
 _SPARE_LOCK = threading.Lock()
 MAX_SPARE_COPIES = 4  # per model: about the number of students computing at the very same moment
 
 
-def _stamp(model: nn.Module) -> tuple:
-    return tuple((t.data_ptr(), t._version) for t in (*model.parameters(), *model.buffers()))
+def same_weights(model: nn.Module, twin: nn.Module) -> bool:
+    """Whether ``twin`` holds exactly ``model``'s parameters and buffers: names, shapes, dtypes, devices, values."""
+    mine = list(chain(model.named_parameters(), model.named_buffers()))
+    theirs = list(chain(twin.named_parameters(), twin.named_buffers()))
+    return len(mine) == len(theirs) and all(
+        a == b and x.shape == y.shape and x.dtype == y.dtype and x.device == y.device and torch.equal(x, y)
+        for (a, x), (b, y) in zip(mine, theirs))
 
 
 @contextlib.contextmanager
 def borrowed_copy(model: nn.Module, lock: threading.Lock | None = None) -> Iterator[nn.Module]:
     """A :func:`private_copy` of ``model`` for the ``with`` block: a spare one when there is one, else a new one.
 
-    On the way back the copy is cleaned (hooks removed, evaluation mode, weights frozen) and
-    kept for the next call, unless its own weights were changed in the meantime.
+    A spare copy is checked against the model (while holding ``lock``) before it is handed
+    out. On the way back the copy is cleaned (hooks removed, evaluation mode, weights
+    frozen) and kept for the next call.
     """
-    stamp = _stamp(model)
     twin = None
-    with _SPARE_LOCK:
-        entry = _SPARE_COPIES.get(model)
-        if entry is not None and entry[0] == stamp and entry[1]:
-            twin = entry[1].pop()
+    while twin is None:
+        with _SPARE_LOCK:
+            spares = _SPARE_COPIES.get(model)
+            spare = spares.pop() if spares else None
+        if spare is None:
+            break
+        with lock if lock is not None else contextlib.nullcontext():
+            twin = spare if same_weights(model, spare) else None  # a stale copy is dropped
     if twin is None:
         twin = private_copy(model, lock)
-    own = _stamp(twin)
     yield twin
     _clear_hooks(twin)
     twin.eval().requires_grad_(False)
-    if _stamp(twin) != own:
-        return  # something wrote into the copy's weights: never hand it out again
     with _SPARE_LOCK:
-        entry = _SPARE_COPIES.get(model)
-        if entry is None or entry[0] != stamp:
-            _SPARE_COPIES[model] = (stamp, [twin])
-        elif len(entry[1]) < MAX_SPARE_COPIES:
-            entry[1].append(twin)
+        spares = _SPARE_COPIES.setdefault(model, [])
+        if len(spares) < MAX_SPARE_COPIES:
+            spares.append(twin)
 
 
 def num_classes(model: nn.Module) -> int:
@@ -279,52 +201,11 @@ def check_target(model: nn.Module, target: object) -> int:
     return int(target)
 
 
-def conv_layers(model: nn.Module) -> list[str]:
-    """Names of the model's convolution stages (``conv1``, ``conv2``); empty for the MLP and softmax regression."""
-    return [name for name, module in model.named_children() if isinstance(module, nn.Conv2d)]
-
-
-def pixel_value(pixel: float, normalization: tuple[float, float]) -> float:
-    """A pixel value 0–255 in the model's units: ``(pixel / 255 − mean) / std``."""
-    mean, std = normalization
-    return (pixel / 255.0 - mean) / std
-
-
-def baseline_image(x: torch.Tensor, kind: str, normalization: tuple[float, float], seed: int = 0) -> torch.Tensor:
-    """The reference picture ``x₀`` in the model's units: all black, ``x`` blurred, or uniform noise 0–255."""
-    _choice("baseline", kind, BASELINES)
-    if kind == "black":
-        return torch.full_like(x, pixel_value(0.0, normalization))
-    if kind == "blurred":
-        return gaussian_blur(x, BLUR_SIGMA)
-    generator = torch.Generator().manual_seed(seed)
-    pixels = torch.rand(x.shape, generator=generator) * 255.0
-    mean, std = normalization
-    return ((pixels / 255.0 - mean) / std).to(x.device, x.dtype)
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``[N, C, H, W]`` with reflected borders.
-
-    Blur and the normalisation commute (both are affine and the kernel sums to 1), so
-    blurring in the model's units equals blurring the pixels.
-    """
-    radius = min(int(math.ceil(3 * sigma)), x.shape[-1] - 1, x.shape[-2] - 1)
-    offsets = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    c = x.shape[1]
-    out = F.pad(x, (radius, radius, 0, 0), mode="reflect")
-    out = F.conv2d(out, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
-    out = F.pad(out, (0, 0, radius, radius), mode="reflect")
-    return F.conv2d(out, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
-
-
 def attribute(model: nn.Module, x: torch.Tensor, method: str, target: int, *, lock: threading.Lock | None = None,
               normalization: tuple[float, float] = MNIST_NORMALIZATION, **settings: object) -> Attribution:
     """The attribution map of ``method`` for class ``target`` of one normalised image ``x``.
 
-    ``settings`` are the fields of :class:`Settings` (``steps=50``, ``baseline="blurred"``,
+    ``settings`` are named as in :data:`SETTINGS` (``steps=50``, ``baseline="blurred"``,
     ``window=4`` ...); a method ignores the ones that are not its own. Invalid settings, an
     unknown method, a target that is not a class, or Grad-CAM on a model without convolution
     layers raise :class:`~explainer.i18n.LocalizedError` before any work is done.
@@ -333,12 +214,7 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str, target: int, *, lo
     options = Settings.for_method(method, **settings)
     x = as_batch(x)
     target = check_target(model, target)
-    if info.needs_conv:
-        layers = conv_layers(model)
-        if not layers:
-            raise LocalizedError("err.sal_no_conv", method="Grad-CAM")
-        if options.layer not in layers:
-            raise LocalizedError("err.unknown_choice", value=str(options.layer)[:30], choices=", ".join(layers))
+    info.check_model(model, options)
     import captum.attr  # noqa: F401 - imported once (~1 s), before the clock starts
 
     started = time.perf_counter()
@@ -346,145 +222,16 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str, target: int, *, lo
         device = next(twin.parameters()).device
         x = x.to(device).requires_grad_(True)
         with torch.enable_grad():
-            result = _RUNNERS[method](twin, x, target, options, normalization)
+            result = info.compute(twin, x, target, options, normalization)
     attributions, extra = result if isinstance(result, tuple) else (result, {})
-    attributions = attributions.detach().to("cpu", torch.float32).sum(dim=(0, 1))
-    signed = is_signed(method, options)
-    if not signed:
-        attributions = attributions.clamp(min=0) if method == "grad-cam" else attributions.abs()
-    return Attribution(method, target, attributions, signed, time.perf_counter() - started, options.relevant(method), **extra)
+    attributions = info.finish(attributions.detach().to("cpu", torch.float32).sum(dim=(0, 1)), options)
+    return Attribution(info.key, target, attributions, info.is_signed(options), time.perf_counter() - started,
+                       options.relevant(info.key), **extra)
 
 
 def is_signed(method: str, settings: Settings | None = None) -> bool:
     """Whether ``method`` gives signed maps; SmoothGrad is signed when it averages Integrated Gradients."""
-    if method == "smoothgrad" and settings is not None and settings.smooth_over == "integrated-gradients":
-        return True
-    return method_info(method).signed
-
-
-def _saliency(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]) -> torch.Tensor:
-    from captum.attr import Saliency
-
-    return Saliency(model).attribute(x, target=target, abs=True)
-
-
-def _input_x_gradient(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]) -> torch.Tensor:
-    from captum.attr import InputXGradient
-
-    return InputXGradient(model).attribute(x, target=target)
-
-
-def _completeness(model: nn.Module, x: torch.Tensor, x0: torch.Tensor, target: int, delta: torch.Tensor) -> dict:
-    with torch.no_grad():
-        scores = model(torch.cat([x.detach(), x0]))[:, target]
-    return {"convergence_delta": float(delta.abs().max()), "score_change": float(scores[0] - scores[1])}
-
-
-def _integrated_gradients(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]):  # noqa: ANN202
-    from captum.attr import IntegratedGradients
-
-    x0 = baseline_image(x.detach(), s.baseline, norm, s.seed)
-    maps, delta = IntegratedGradients(model).attribute(x, baselines=x0, target=target, n_steps=s.steps,
-                                                       return_convergence_delta=True)
-    return maps, _completeness(model, x, x0, target, delta)
-
-
-def _smoothgrad(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]) -> torch.Tensor:
-    from captum.attr import IntegratedGradients, NoiseTunnel, Saliency
-
-    stdev = s.noise / 255.0 / norm[1]  # pixel units → the model's units
-    with seeded(s.seed):  # the noise comes from PyTorch's global generator
-        if s.smooth_over == "saliency":
-            return NoiseTunnel(Saliency(model)).attribute(x, target=target, nt_type="smoothgrad", nt_samples=s.samples,
-                                                          stdevs=stdev, abs=True)
-        x0 = baseline_image(x.detach(), s.baseline, norm, s.seed)
-        maps = NoiseTunnel(IntegratedGradients(model)).attribute(
-            x, target=target, nt_type="smoothgrad", nt_samples=s.samples, stdevs=stdev, baselines=x0, n_steps=s.steps,
-            nt_samples_batch_size=max(1, 1000 // s.steps))
-        return maps
-
-
-def _guided_backprop(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]) -> torch.Tensor:
-    from captum.attr import GuidedBackprop
-
-    return GuidedBackprop(model).attribute(x, target=target)
-
-
-def _grad_cam(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]):  # noqa: ANN202
-    from captum.attr import LayerAttribution, LayerGradCam
-
-    cam = LayerGradCam(model, feature_maps(model, s.layer)).attribute(x, target=target, relu_attributions=True)
-    upsampled = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
-    return upsampled, {"coarse": cam.detach().to("cpu", torch.float32)[0, 0].clamp(min=0)}
-
-
-def feature_maps(model: nn.Module, layer: str) -> nn.Module:
-    """The module whose output Grad-CAM reads for conv ``layer``: the ReLU right after it.
-
-    Grad-CAM weighs a layer's feature maps ``A_c`` — in the paper the rectified outputs of a
-    convolution. Before its ReLU, ``conv2``'s output is mostly negative background and the
-    weighted sum comes out negative everywhere (an empty map).
-    """
-    children = list(model.named_children())
-    names = [name for name, _ in children]
-    index = names.index(layer)
-    if index + 1 < len(children) and isinstance(children[index + 1][1], nn.ReLU):
-        return children[index + 1][1]
-    return children[index][1]
-
-
-_OCCLUSION_MASKS: dict[tuple, torch.Tensor] = {}
-MAX_OCCLUSION_MASKS = 2048  # 28×28 masks: a few MB at most
-
-
-@functools.cache
-def _occlusion_class():  # noqa: ANN202 - a Captum class, imported lazily
-    """Captum's Occlusion, with the mask of each window position made once per process.
-
-    Captum pads a fresh window of ones into a mask for every position of every call — 169
-    small ``F.pad`` calls for a 4×4 window with stride 2, about half of the map's time. The
-    mask depends only on the position, the window, the strides and the picture's shape (the
-    window is always Captum's own tensor of ones), so it is kept — read only: Captum stacks
-    the masks, never writes to them. The class is made once, on first use.
-    """
-    from captum.attr import Occlusion
-
-    class CachedMaskOcclusion(Occlusion):
-        def _occlusion_mask(self, input, ablated_feature_num, sliding_window_tsr, strides, shift_counts,  # noqa: ANN001, ANN202
-                            is_expanded_input):
-            key = (tuple(input.shape[2 if is_expanded_input else 1:]), ablated_feature_num, tuple(sliding_window_tsr.shape),
-                   strides, shift_counts, is_expanded_input, sliding_window_tsr.dtype, str(sliding_window_tsr.device))
-            mask = _OCCLUSION_MASKS.get(key)
-            if mask is None:
-                mask = super()._occlusion_mask(input, ablated_feature_num, sliding_window_tsr, strides, shift_counts,
-                                               is_expanded_input)
-                if len(_OCCLUSION_MASKS) >= MAX_OCCLUSION_MASKS:
-                    _OCCLUSION_MASKS.clear()
-                _OCCLUSION_MASKS[key] = mask
-            return mask
-
-    return CachedMaskOcclusion
-
-
-def _occlusion(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]) -> torch.Tensor:
-    return _occlusion_class()(model).attribute(x.detach(), target=target, sliding_window_shapes=(1, s.window, s.window),
-                                               strides=(1, s.stride, s.stride), baselines=pixel_value(0.0, norm),
-                                               perturbations_per_eval=OCCLUSION_BATCH)
-
-
-def _deeplift(model: nn.Module, x: torch.Tensor, target: int, s: Settings, norm: tuple[float, float]):  # noqa: ANN202
-    from captum.attr import DeepLift
-
-    x0 = baseline_image(x.detach(), s.baseline, norm, s.seed)
-    maps, delta = DeepLift(model).attribute(x, baselines=x0, target=target, return_convergence_delta=True)
-    return maps, _completeness(model, x, x0, target, delta)
-
-
-_RUNNERS = {
-    "saliency": _saliency, "input-x-gradient": _input_x_gradient, "integrated-gradients": _integrated_gradients,
-    "smoothgrad": _smoothgrad, "guided-backprop": _guided_backprop, "grad-cam": _grad_cam, "occlusion": _occlusion,
-    "deeplift": _deeplift,
-}
+    return method_info(method).is_signed(settings if settings is not None else Settings())
 
 
 def class_probabilities(model: nn.Module, x: torch.Tensor, lock: threading.Lock | None = None) -> torch.Tensor:

@@ -6,6 +6,7 @@ from explainer.checkpoint import CheckpointError
 from explainer.lesson import LESSON_MINUTES, lesson_stops
 from explainer.model import count_parameters
 from explainer.ui import SECTIONS, current_model, ensure_navigation, language, lesson_sections, runtime_device, tr
+from explainer.ui.address import with_language
 
 ensure_navigation()
 
@@ -36,7 +37,7 @@ for number, stop in enumerate(lesson_stops(set(pages)), start=1):
         head, link = st.columns([3, 1], vertical_alignment="center")
         head.subheader(tr("lesson.stop_title", n=number, start=stop.start, end=stop.end, title=tr(f"lesson.{stop.key}.title")))
         link.page_link(page.path, label=tr("lesson.open"), icon=page.icon, width="stretch",
-                       query_params={**stop.params, **({"lang": lang} if lang != "en" else {})})
+                       query_params=with_language(stop.params, lang))
         st.markdown(tr("lesson.show", text=tr(f"lesson.{stop.key}.show")))
         st.markdown(tr("lesson.ask", text=tr(f"lesson.{stop.key}.ask")))
         with st.expander(tr("lesson.reveal_label"), icon=":material/visibility:"):

@@ -5,35 +5,17 @@ import streamlit as st
 from explainer.data import DatasetUnavailable
 from explainer.figures import training_curves
 from explainer.model import count_parameters, list_stages, model_code
-from explainer.ui import ensure_navigation, language, model_or_stop, tr
+from explainer.ui import ensure_navigation, labeller, language, model_or_stop, tr
+from explainer.ui.address import option
 from explainer.ui.data import cached_evaluation_report, shared_dataset
-from explainer.ui.links import PageLink, Param, choice, page_start
 from explainer.ui.presenter import plotly_chart
 from explainer.ui.report import test_results
+from explainer.ui.widgets import page_start
 
 ensure_navigation()
-P = "model_"
 lang = language()
 TABS = ("architecture", "training", "test")
-TAB_LABELS = {name: tr(f"model.tab.{name}") for name in TABS}
-
-
-def _tab_param() -> Param:
-    """The open tab, in the URL by its name (the labels depend on the language)."""
-    base = choice("tab", P + "tab", TABS)
-
-    def apply(name: object) -> None:
-        st.session_state[P + "tab"] = TAB_LABELS[name]
-
-    def current() -> str | None:
-        label = st.session_state.get(P + "tab")
-        return next((name for name, text in TAB_LABELS.items() if text == label), None)
-
-    return Param(base.name, base.parse, apply, current)
-
-
-LINK = PageLink("model", [_tab_param()], presenter_key=P + "presenter")
-presenting = page_start(LINK, P, "model")
+presenting = page_start("model")
 
 shared = model_or_stop()
 meta = shared.meta
@@ -55,11 +37,11 @@ cols[3].metric(tr("home.metric.accuracy"), "—" if meta.test_accuracy is None e
 if meta.note:
     st.info(tr(f"model.note.{meta.note}"))
 
-if st.session_state.get(P + "tab") not in TAB_LABELS.values():  # a label of the other language
-    st.session_state.pop(P + "tab", None)
-architecture, training, testing = st.tabs(list(TAB_LABELS.values()), key=P + "tab", on_change="rerun")
+# A keyed control rather than st.tabs: it keeps its place when the language changes (tabs are known by their label).
+tab = option(st.segmented_control, tr("model.section"), TABS, key="model_tab", default="architecture", required=True,
+             format_func=labeller("model.tab."), label_visibility="collapsed", width="stretch")
 
-with architecture:
+if tab == "architecture":
     st.markdown(tr("model.architecture.intro"))
     rows = [
         {
@@ -79,10 +61,10 @@ with architecture:
     if not presenting:
         st.code("import torch.nn as nn\n\n" + model_code(config), language="python")
 
-with training:
+elif tab == "training":
     epochs = meta.training.get("epochs") if isinstance(meta.training, dict) else None
     if epochs:
-        plotly_chart(training_curves(epochs, lang), key="training_curves")
+        plotly_chart(training_curves(epochs, lang), key="model_training_curves")
         settings = meta.training.get("config", {})
         st.caption(
             tr(
@@ -100,15 +82,14 @@ with training:
     else:
         st.info(tr("model.training.none"))
 
-with testing:
+else:
     try:
         report = cached_evaluation_report(shared, shared.checkpoint.digest, meta.dataset)
     except DatasetUnavailable:
         st.warning(tr("model.test.unavailable", dataset=tr(f"dataset.{meta.dataset}")))
     else:
-        test_results(report, meta.classes, shared_dataset(meta.dataset).test_images, prefix="")
+        test_results(report, meta.classes, shared_dataset(meta.dataset).test_images, prefix="model_")
 
-LINK.save()
 if not presenting:
     st.subheader(tr("model.notice.title"))
     st.markdown(tr(f"model.notice.{config.kind}", **shape_fields))

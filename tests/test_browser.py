@@ -96,7 +96,7 @@ def test_a_direct_link_opened_first_on_a_fresh_server_gets_the_whole_app():
         shot(page, "activation-direct-link")
 
 
-def test_convolution_page_edits_a_cell_and_animates_in_the_browser(app_url, page):
+def test_convolution_page_edits_a_cell_and_plays_one_counter(app_url, page):
     url = app_url
     page.goto(f"{url}/convolution")
     wait_idle(page)
@@ -120,12 +120,18 @@ def test_convolution_page_edits_a_cell_and_animates_in_the_browser(app_url, page
     step_text = page.locator("[data-testid='stMarkdown']").filter(has_text="Step 1 of 9").first
     expect(step_text).to_contain_text("= 30", timeout=30_000)  # 24 + (9 − 3) · kernel weight 1
     wait_idle(page)
-    # the Plotly animation runs in the browser: Play moves the figure's own step slider
-    label = page.locator("[data-testid='stPlotlyChart'] g.slider-container text.slider-label").first
-    assert label.text_content().strip().endswith("1")
-    page.locator("[data-testid='stPlotlyChart'] g.updatemenu-button").first.click()
-    page.wait_for_timeout(2500)
-    assert not label.text_content().strip().endswith(" 1")
+    # Play moves the one counter: the sentence, the slider and the address go on together, from the step shown
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Step 2 of 9").first).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_text("Step 4 of 9").first).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Pause").click()
+    wait_idle(page)
+    shown = int(re.search(r"Step (\d) of 9", page.locator("[data-testid='stMarkdown']").filter(has_text="of 9").first.inner_text())[1])
+    assert shown >= 4
+    expect(page).to_have_url(re.compile(rf"conv_step={shown}(&|$)"), timeout=30_000)
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="Step (1").get_by_role("slider")
+    assert slider.input_value() == str(shown)
     assert page.locator(EXCEPTION).count() == 0
     shot(page, "convolution")
 
@@ -141,8 +147,9 @@ def test_home_model_page_and_language_switch(app_url, page):
 
     page.locator("[data-testid='stSidebarNav']").get_by_text("The model").click()
     wait_idle(page)
-    page.get_by_role("tab", name="Test results").click()
-    expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(4, timeout=30_000)
+    page.locator("[data-testid='stButtonGroup']").get_by_text("Test results").click()
+    expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(3, timeout=30_000)  # confusion, per class, mistakes
+    expect(page).to_have_url(re.compile(r"model_tab=test"), timeout=30_000)
     page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(state="attached")
     assert page.locator(EXCEPTION).count() == 0
     shot(page, "model-test-results")
@@ -151,18 +158,14 @@ def test_home_model_page_and_language_switch(app_url, page):
     page.get_by_role("option", name="简体中文").click()
     wait_idle(page)
     page.get_by_role("heading", name="模型").first.wait_for()
-    assert "lang=zh" in page.url
+    assert "lang=zh" in page.url and "model_tab=test" in page.url
+    # the view kept its place across the language switch (bug: st.tabs went back to the first tab)
+    expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(3, timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0
     shot(page, "model-zh")
 
 
-def test_drawing_a_seven_on_the_canvas_gets_a_prediction(app_url, page):
-    url = app_url
-    page.set_viewport_size({"width": 1440, "height": 1400})
-    page.goto(f"{url}/forward")
-    wait_idle(page)
-    page.get_by_text("Draw one").click()
-    wait_idle(page)
+def draw_a_seven(page) -> None:  # noqa: ANN001
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for()
     expect(page.get_by_text("Draw a digit above")).to_be_visible(timeout=30_000)
@@ -175,6 +178,16 @@ def test_drawing_a_seven_on_the_canvas_gets_a_prediction(app_url, page):
     for i in range(1, 16):  # ... and its stem
         page.mouse.move(x0 + 210 - i * 7, y0 + 60 + i * 11)
     page.mouse.up()
+
+
+def test_drawing_a_seven_on_the_canvas_gets_a_prediction(app_url, page):
+    url = app_url
+    page.set_viewport_size({"width": 1440, "height": 1400})
+    page.goto(f"{url}/forward")
+    wait_idle(page)
+    page.get_by_text("Draw one").click()
+    wait_idle(page)
+    draw_a_seven(page)
     prediction = page.locator("[data-testid='stMetric']").filter(has_text="Prediction").locator("[data-testid='stMetricValue']")
     expect(prediction).to_have_text("7", timeout=30_000)
     wait_idle(page)
@@ -186,18 +199,18 @@ def test_drawing_a_seven_on_the_canvas_gets_a_prediction(app_url, page):
                                                     ("zh", "卷积：一次一个窗口", "第 4 步（共 9 步）")])
 def test_a_prepared_link_opens_that_view_in_either_language(app_url, page, lang, heading, step_text):
     url = app_url
-    page.goto(f"{url}/convolution?lang={lang}&kernel=vertical_edge&step=4&present=1")
+    page.goto(f"{url}/convolution?lang={lang}&conv_kernel_preset=vertical_edge&conv_step=4&present=true")
     wait_idle(page)
     page.get_by_role("heading", name=heading).first.wait_for()
     expect(page.get_by_text(step_text).first).to_be_visible(timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0
-    assert not page.locator("[data-testid='stSidebar']").is_visible()  # presenter mode
+    expect(page.locator("[data-testid='stSidebar']")).to_be_hidden(timeout=30_000)  # presenter mode
     # the vertical-edge kernel: -1 0 1 in its first row, drawn in the figure
     kernel = page.locator("[data-testid='stPlotlyChart']").first
     expect(kernel).to_contain_text("-2", timeout=30_000)
     page.get_by_role("button", name="Next" if lang == "en" else "下一步").click()
     expect(page.get_by_text(step_text.replace("4", "5", 1)).first).to_be_visible(timeout=30_000)
-    expect(page).to_have_url(re.compile(r"[?&]step=5(&|$)"), timeout=30_000)  # the address follows the view
+    expect(page).to_have_url(re.compile(r"[?&]conv_step=5(&|$)"), timeout=30_000)  # the address follows the view
     if lang == "zh":
         assert "lang=zh" in page.url
     shot(page, f"convolution-link-{lang}")
@@ -208,12 +221,12 @@ def test_a_prepared_link_opens_that_view_in_either_language(app_url, page, lang,
 
 def test_home_opens_a_prepared_lesson_stop(app_url, page):
     visit(page, app_url)
-    stop = page.locator("a[href*='convolution?kernel=vertical_edge']").first  # stop 2: the convolution
+    stop = page.locator("a[href*='convolution?conv_kernel_preset=vertical_edge']").first  # stop 2: the convolution
     expect(stop).to_be_visible(timeout=30_000)
     page.wait_for_timeout(500)  # the lesson's cards settle
     stop.click()
     expect(page.get_by_text("Step 4 of 9").first).to_be_visible(timeout=30_000)
-    expect(page).to_have_url(re.compile("kernel=vertical_edge"), timeout=30_000)
+    expect(page).to_have_url(re.compile("conv_kernel_preset=vertical_edge"), timeout=30_000)
     no_exception(page)
 
 
@@ -246,7 +259,7 @@ def test_fully_connected_page_explains_another_neuron(app_url, page):
 
 
 def test_softmax_page_shows_why_the_shift_matters(app_url, page):
-    visit(page, f"{app_url}/softmax?preset=huge")
+    visit(page, f"{app_url}/softmax?softmax_preset=huge")
     charts_drawn(page)
     expect(page.get_by_text("overflows to ∞").first).to_be_visible(timeout=30_000)
     no_exception(page)
@@ -255,10 +268,10 @@ def test_softmax_page_shows_why_the_shift_matters(app_url, page):
 
 def test_forward_page_steps_through_a_test_digit(app_url, page):
     visit(page, f"{app_url}/forward?digit=42")
-    for _ in range(4):
+    for n, name in enumerate(["conv1", "relu1", "pool1", "conv2"], start=2):
         page.get_by_role("button", name="Next").click()
-        wait_idle(page)
-    expect(page.get_by_role("heading", name="5/12 · conv2")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("heading", name=f"{n}/12 · {name}")).to_be_visible(timeout=30_000)
+        expect(page).to_have_url(re.compile(rf"fwd_step={name}(&|$)"), timeout=30_000)
     charts_drawn(page, 2)
     no_exception(page)
     shot(page, "forward-conv2")
@@ -275,7 +288,7 @@ def test_descent_page_shows_a_learning_rate_that_is_too_large(app_url, page):
 
 
 def test_training_page_trains_one_small_epoch(app_url, page):
-    visit(page, f"{app_url}/train?limit=250&epochs=1")
+    visit(page, f"{app_url}/train?train_limit=250&train_epochs=1")
     page.get_by_role("button", name="Start").click()
     use = page.locator("[data-testid='stBaseButton-primary']").filter(has_text="Use this model on every page")
     expect(use).to_be_visible(timeout=120_000)
@@ -285,7 +298,7 @@ def test_training_page_trains_one_small_epoch(app_url, page):
 
 
 def test_landscape_slider_moves_the_model(app_url, page):
-    visit(page, f"{app_url}/landscape?grid=11&batch=64")
+    visit(page, f"{app_url}/landscape?ld_grid=11&ld_batch=64")
     charts_drawn(page, 2)
     loss = page.locator("[data-testid='stMetric']").filter(has_text="Loss").locator("[data-testid='stMetricValue']").first
     before = loss.text_content()
@@ -300,7 +313,7 @@ def test_landscape_slider_moves_the_model(app_url, page):
 
 
 def test_saliency_page_draws_maps_and_adds_a_method(app_url, page):
-    visit(page, f"{app_url}/saliency?digit=7&methods=saliency,occlusion")
+    visit(page, f"{app_url}/saliency?digit=7&sal_methods=saliency,occlusion")
     charts_drawn(page, 2)
     page.locator("[data-testid='stButtonGroup']").get_by_text("Integrated Gradients").click()
     wait_idle(page)
@@ -310,13 +323,13 @@ def test_saliency_page_draws_maps_and_adds_a_method(app_url, page):
 
 
 def test_every_chart_keeps_its_download_as_png_button(app_url, page):
-    visit(page, f"{app_url}/model?tab=test")
+    visit(page, f"{app_url}/model?model_tab=test")
     chart = page.locator("[data-testid='stPlotlyChart']:visible").first
     chart.hover()
     expect(chart.locator(".modebar-btn[data-title='Download plot as a PNG']")).to_be_attached(timeout=10_000)
 
 
-@pytest.mark.parametrize("path", ["saliency?digit=3&present=1", "descent?present=1"])
+@pytest.mark.parametrize("path", ["saliency?digit=3&present=true", "descent?present=true"])
 def test_pages_in_chinese_render_their_glyphs(app_url, page, path):
     visit(page, f"{app_url}/{path}&lang=zh")
     charts_drawn(page)

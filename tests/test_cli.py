@@ -91,6 +91,31 @@ def test_bad_input_gives_one_line_and_exit_code_2(capsys, argv, needle):
     assert needle in err
 
 
+@pytest.mark.parametrize("argv,where", [
+    (["frobnicate"], "python -m explainer --help"),
+    (["saliency", "--method", "lime"], "python -m explainer saliency --help"),
+    (["train", "--epochs", "many"], "python -m explainer train --help"),
+])
+def test_a_usage_error_points_at_the_right_help(capsys, argv, where):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and err.endswith(f"(see `{where}`)\n")
+    _one_clean_line(err)
+
+
+def test_the_model_flags_offer_the_registered_kinds():
+    from explainer.checkpoint import SHIPPED_KINDS
+    from explainer.cli import build_parser
+    from explainer.model import MODEL_KINDS
+
+    parser = build_parser()
+    for kind in MODEL_KINDS:
+        assert parser.parse_args(["train", "--model", kind]).model == kind
+    for command in ("forward", "landscape"):
+        for kind in SHIPPED_KINDS:
+            assert parser.parse_args([command, "--model", kind]).model == kind
+    assert parser.parse_args(["saliency", "--method", "saliency"]).model == "simplecnn"
+
+
 def test_no_gpu_asked_for(capsys):
     import torch
 

@@ -157,7 +157,7 @@ GOOD_ODD_PICTURES = {"16bit": ("I;16", "PNG"), "palette": ("P", "PNG"), "alpha":
 @pytest.mark.parametrize("case", list(PICTURES))
 def test_bad_pictures_get_a_clear_message(case):
     at = open_page("pages/forward.py")
-    ok(at.radio(key="fwd_mode").set_value("upload").run())
+    ok(at.radio(key="digit_mode").set_value("upload").run())
     ok(at.file_uploader(key="fwd_upload").upload(f"{case}.png", PICTURES[case], "image/png").run())
     assert at.error, case
     assert not at.metric  # no prediction from a bad picture
@@ -172,7 +172,7 @@ def test_pictures_of_every_mode_are_read_or_refused_cleanly(case):
     buffer = io.BytesIO()
     image.save(buffer, fmt)
     at = open_page("pages/forward.py")
-    ok(at.radio(key="fwd_mode").set_value("upload").run())
+    ok(at.radio(key="digit_mode").set_value("upload").run())
     ok(at.file_uploader(key="fwd_upload").upload(f"{case}.{fmt.lower()}", buffer.getvalue(), "image/png").run())
     assert at.error or at.metric  # a prediction, or a sentence saying why not — never a traceback
 
@@ -203,8 +203,8 @@ def test_bad_checkpoints_are_refused_and_nothing_else_happens(name):
     at = open_page("pages/train.py")
     ok(at.file_uploader(key="train_upload").upload(name, checkpoint_cases()[name], "application/octet-stream").run())
     assert at.error, name
-    assert not at.session_state["train_runs"]
-    assert at.selectbox(key="model_choice").value == "simplecnn"
+    assert not at.session_state["training_runs"]
+    assert at.selectbox(key="model").value == "simplecnn"
     assert not CANARY.exists()
 
 
@@ -213,7 +213,7 @@ def test_other_sessions_are_unaffected_by_a_hostile_one():
     ok(mallory.file_uploader(key="train_upload").upload("evil.pt", evil_pickle(), "application/octet-stream").run())
     alice = open_page("pages/forward.py")
     assert {m.label: m.value for m in alice.metric}["Prediction"] == "6"
-    assert alice.selectbox(key="model_choice").value == "simplecnn" and not alice.error
+    assert alice.selectbox(key="model").value == "simplecnn" and not alice.error
 
 
 @pytest.mark.parametrize("argv", [

@@ -5,7 +5,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 from explainer.model import (
+    DEFAULT_KIND,
+    KINDS,
     MLP,
+    MODEL_KINDS,
     ModelConfig,
     SimpleCNN,
     SoftmaxRegression,
@@ -143,3 +146,20 @@ def test_infer_config_recovers_any_config_from_its_weights(kind, c1, c2, k, hidd
 def test_infer_config_refuses_foreign_weights():
     with pytest.raises(ValueError, match="do not match"):
         infer_config({"backbone.weight": torch.zeros(3, 3)})
+
+
+def test_one_registry_of_model_kinds():
+    from explainer.checkpoint import SHIPPED_KINDS
+    from explainer.i18n import catalog
+    from explainer.paths import SHIPPED_CHECKPOINT, WEIGHTS_DIR, shipped_checkpoint
+
+    assert MODEL_KINDS == tuple(KINDS) == ("simplecnn", "mlp", "softmax") and DEFAULT_KIND == "simplecnn"
+    assert SHIPPED_KINDS == MODEL_KINDS and shipped_checkpoint() == SHIPPED_CHECKPOINT
+    for name, kind in KINDS.items():
+        assert kind.name == name and type(build_model(ModelConfig(kind=name))) is kind.module
+        assert ModelConfig(kind=name).hidden == kind.hidden
+        assert shipped_checkpoint(name) == WEIGHTS_DIR / kind.checkpoint and shipped_checkpoint(name).is_file()
+        assert catalog("en")[kind.label_key] and catalog("zh")[kind.label_key]
+    assert [KINDS[k].hidden for k in MODEL_KINDS] == [64, 256, 0]
+    with pytest.raises(ValueError, match="No shipped"):
+        shipped_checkpoint("resnet")

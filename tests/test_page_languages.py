@@ -11,13 +11,15 @@ from streamlit.testing.v1 import AppTest
 
 from explainer.i18n import catalog
 from explainer.ui.navigation import SECTIONS
+from tests.apptest import VIEWS
 from tests.live_server import ROOT
 
 PAGES = [page.path for section in SECTIONS for page in section.pages]
 KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success", "latex")
 LABELLED = ("button", "radio", "selectbox", "slider", "select_slider", "number_input", "toggle", "checkbox",
-            "text_input", "text_area", "multiselect", "metric", "expander", "tab")
+            "text_input", "text_area", "multiselect", "metric", "expander", "tab", "button_group")
+CASES = [(path, None) for path in PAGES] + [(path, view) for path, (_, views) in VIEWS.items() for view in views]
 
 
 def english_sentences() -> list[str]:
@@ -57,13 +59,18 @@ def page_texts(at: AppTest) -> list[str]:
     return [t for t in texts if t]
 
 
-@pytest.mark.parametrize("path", PAGES)
-def test_a_page_in_chinese_shows_no_key_and_no_english_sentence(path):
+@pytest.mark.parametrize("path,view", CASES, ids=[f"{p}-{v}" if v else p for p, v in CASES])
+def test_a_page_in_chinese_shows_no_key_and_no_english_sentence(path, view):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90)
     at.query_params["lang"] = "zh"
     at.run()
     at.switch_page(path).run()
     assert not at.exception, at.exception
+    if view:
+        key = VIEWS[path][0]
+        at.segmented_control(key=key).set_value(view).run()
+        assert not at.exception, at.exception
+        assert at.segmented_control(key=key).value == view
     texts = page_texts(at)
     assert len(texts) > 5
     raw_keys = [t for t in texts if KEY.match(t.strip()) and t.strip() in catalog("en")]

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -15,24 +16,21 @@ from explainer.i18n import catalog
 from explainer.model import ModelConfig, build_model
 from explainer.ui.navigation import SECTIONS
 from explainer.ui.state import SharedModel
+from tests.apptest import VIEWS, app, open_page
 from tests.live_server import ROOT
 
 PAGES = [page.path for section in SECTIONS for page in section.pages]
 
 
-def app(lang: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90)
-    if lang:
-        at.query_params["lang"] = lang
-    return at.run()
-
-
-def open_page(path: str, lang: str | None = None) -> AppTest:
-    at = app(lang)
-    if path != "pages/home.py":
-        at.switch_page(path).run()
-    assert not at.exception, at.exception
-    return at
+def every_view(at: AppTest, path: str) -> Iterator[AppTest]:
+    """``at`` on each view of the page in turn (just ``at`` for a page with one view); read it before the next."""
+    yield at
+    key, views = VIEWS.get(path, (None, ()))
+    for view in views:
+        at.segmented_control(key=key).set_value(view).run()
+        assert not at.exception, at.exception
+        assert at.segmented_control(key=key).value == view
+        yield at
 
 
 def plotly_specs(at: AppTest) -> list[dict]:
@@ -55,6 +53,7 @@ def texts(at: AppTest) -> list[str]:
         out += [str(e.value) for e in getattr(at, kind)]
     out += [m.label for m in at.metric] + [str(m.value) for m in at.metric]
     out += [tab.label for tab in at.tabs]
+    out += [str(o) for group in at.get("button_group") for o in group.options]  # segmented controls and pills
     return out
 
 
@@ -100,22 +99,50 @@ def test_language_from_the_url():
 def test_model_page_shows_stages_curves_confusion_and_mistakes():
     at = open_page("pages/model.py")
     shipped = load_shipped()
+    # one view at a time, chosen with a keyed control: the stages first
+    assert at.segmented_control(key="model_tab").value == "architecture"
+    assert at.segmented_control(key="model_tab").options == ["Stages and shapes", "How it was trained", "Test results"]
     table = at.dataframe[0].value
     assert list(table["Stage"]) == ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "flatten", "fc1", "relu3", "fc2"]
     assert list(table["Output shape"])[-1] == "[1, 10]" and int(table["Parameters"].sum()) == 52_138
+    assert not plotly_specs(at)  # the other views' charts are not drawn
+    assert "16 maps of 7×7 = 784 numbers" in " ".join(texts(at))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy"] == f"{shipped.meta.test_accuracy:.1%}"
+
+    assert not at.segmented_control(key="model_tab").set_value("training").run().exception
     specs = plotly_specs(at)
-    assert len(specs) == 4
+    assert len(specs) == 1 and not at.dataframe
+    curves = specs[0]
+    assert curves["data"][0]["type"] == "scatter"
+    assert len(plotly_array(curves["data"][0]["x"])) == len(shipped.meta.training["epochs"])
+    assert at.query_params["model_tab"] in ("training", ["training"])  # the view is part of the address
+
+    assert not at.segmented_control(key="model_tab").set_value("test").run().exception
+    specs = plotly_specs(at)
+    assert len(specs) == 3
     confusion = next(s for s in specs if s["data"][0]["type"] == "heatmap" and len(s["data"]) == 1)
     counts = plotly_array(confusion["data"][0]["customdata"])
     assert counts.shape == (10, 10) and counts.sum() == 1000
     assert counts.trace() / 1000 == pytest.approx(shipped.meta.test_accuracy)
-    curves = next(s for s in specs if s["data"][0]["type"] == "scatter")
-    assert len(plotly_array(curves["data"][0]["x"])) == len(shipped.meta.training["epochs"])
     mistakes = next(s for s in specs if s["data"][0]["type"] == "heatmap" and len(s["data"]) > 1)
     assert len(mistakes["data"]) == 16 and "→" in mistakes["layout"]["annotations"][0]["text"]
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Test accuracy"] == f"{shipped.meta.test_accuracy:.1%}"
-    assert "16 maps of 7×7 = 784 numbers" in " ".join(texts(at))
+    assert {m.label: m.value for m in at.metric}["Test images"] == "1,000"
+
+
+@pytest.mark.parametrize("view", ["training", "test"])
+def test_the_model_pages_view_survives_a_language_switch(view):
+    at = open_page("pages/model.py")
+    assert not at.segmented_control(key="model_tab").set_value(view).run().exception
+    before = len(plotly_specs(at))
+    at.selectbox(key="lang").set_value("zh").run()
+    assert not at.exception
+    assert at.title[0].value == catalog("zh")["model.title"]
+    assert at.segmented_control(key="model_tab").value == view and at.session_state["model_tab"] == view
+    assert len(plotly_specs(at)) == before  # the same view, now in Chinese
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/model.py").run()  # and a visit to another page
+    assert not at.exception and at.segmented_control(key="model_tab").value == view
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -123,7 +150,7 @@ def test_every_page_in_chinese_has_no_english_left(path):
     at = open_page(path, "zh")
     en, zh = catalog("en"), catalog("zh")
     english_only = {v for k, v in en.items() if v != zh[k] and len(v) > 15}
-    shown = texts(at)
+    shown = [text for view in every_view(at, path) for text in texts(view)]
     leftovers = [s for s in shown if any(e in s for e in english_only)]
     assert leftovers == []
     assert any("\u4e00" <= ch <= "\u9fff" for ch in at.title[0].value)
@@ -131,7 +158,8 @@ def test_every_page_in_chinese_has_no_english_left(path):
 
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_leave_the_shared_model_untouched(path):
-    open_page(path)
+    for _ in every_view(open_page(path), path):  # the sanity check randomises layers, the deletion test masks pixels
+        pass
     from explainer.ui.state import shipped_model
 
     shared = shipped_model()
@@ -169,6 +197,8 @@ def test_a_session_model_whose_dataset_is_missing(monkeypatch, tmp_path):
     at.run()
     at.switch_page("pages/model.py").run()
     assert not at.exception
-    assert any("not on this computer" in w.value for w in at.warning)
     assert "Trained or uploaded in this session" in " ".join(str(c.value) for c in at.sidebar.caption)
     assert list(at.dataframe[0].value["Stage"]) == ["flatten", "fc"]
+    at.segmented_control(key="model_tab").set_value("test").run()
+    assert not at.exception
+    assert any("not on this computer" in w.value for w in at.warning)

@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 
 from explainer.figures.common import enlarged, layout
-from tests.apptest import chart, ok, open_page
+from tests.apptest import chart, ok, open_page, visit
 
 
 def test_enlarged_scales_every_font_and_the_height_of_a_copy():
@@ -25,10 +25,26 @@ def test_a_figure_without_font_sizes_gets_a_base_size():
 def test_the_descent_page_draws_its_figures_larger_only_while_presenting():
     at = open_page("pages/descent.py")
     normal = chart(at, "gd_one_figure")["layout"]
-    ok(at.toggle(key="gd_presenter").set_value(True).run())
+    relu = chart(visit(at, "pages/activation.py"), "relu_flow_figure")["layout"]
+    visit(at, "pages/descent.py")
+    ok(at.toggle(key="present").set_value(True).run())
     big = chart(at, "gd_one_figure")["layout"]
     assert big["font"]["size"] > normal["font"]["size"] and big["height"] > normal["height"]
-    ok(at.switch_page("pages/activation.py").run())  # another page, not presenting: normal size again
-    ok(at.switch_page("pages/descent.py").run())
-    ok(at.toggle(key="gd_presenter").set_value(False).run())
+    ok(at.button(key="gd_one_step_next").click().run())  # the step's figure is redrawn: still large
+    assert chart(at, "gd_one_figure")["layout"]["font"]["size"] == big["font"]["size"]
+    visit(at, "pages/activation.py")  # one switch for every page: the next page presents too
+    assert at.toggle(key="present").value
+    assert chart(at, "relu_flow_figure")["layout"]["font"]["size"] > relu["font"]["size"]
+    ok(at.toggle(key="present").set_value(False).run())
+    assert chart(at, "relu_flow_figure")["layout"]["font"]["size"] == relu["font"]["size"]
+    visit(at, "pages/descent.py")
+    assert not at.toggle(key="present").value
     assert chart(at, "gd_one_figure")["layout"]["font"]["size"] == normal["font"]["size"]
+
+
+def test_a_link_opens_presenter_mode():
+    linked = open_page("pages/convolution.py", params={"present": "true", "conv_step": 3})
+    assert linked.toggle(key="present").value and linked.slider(key="conv_step").value == 3
+    assert "Step 3 of 9" in " ".join(m.value for m in linked.markdown)
+    normal = chart(open_page("pages/convolution.py"), "conv_figure")["layout"]
+    assert chart(linked, "conv_figure")["layout"]["height"] > normal["height"]

@@ -52,7 +52,7 @@ def test_forward_page_stage_slider_and_digit_buttons(server):
         tab.open("forward")
         assert tab.options("fwd_step")[:3] == ["input", "conv1", "relu1"]
         tab.click("fwd_use_3")
-        assert tab.metrics()["True label"] == "4" and tab.value("fwd_index") == 3
+        assert tab.metrics()["True label"] == "4" and tab.value("digit") == 3
         tab.set_value("fwd_step", "conv1")
         assert any("Shape `[1, 8, 28, 28]`" in m for m in tab.markdown())
         tab.click("fwd_step_next")

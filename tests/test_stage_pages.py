@@ -5,7 +5,7 @@ error element (never an exception), and each page hands its output to the next."
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import chart, ok, open_page
+from tests.apptest import address, chart, ok, open_page
 
 
 def markdown(at: AppTest) -> str:
@@ -23,6 +23,13 @@ def errors(at: AppTest) -> str:
 # --- convolution ------------------------------------------------------------------------------
 
 
+def shown_window(figure: dict) -> tuple[int, str]:
+    """What a sliding-window figure shows: how many output cells are filled in, and the sentence under it."""
+    output = figure["data"][-1]["z"]
+    filled = sum(v is not None for row in output for v in row)
+    return filled, figure["layout"]["annotations"][-1]["text"]
+
+
 def test_convolution_steps_through_the_course_example():
     at = open_page("pages/convolution.py")
     assert "Step 1 of 9" in markdown(at) and "= **24**" in markdown(at)
@@ -31,12 +38,61 @@ def test_convolution_steps_through_the_course_example():
     assert at.button(key="conv_step_prev").disabled
     ok(at.button(key="conv_step_next").click().run())
     assert at.slider(key="conv_step").value == 2 and "= **18**" in markdown(at)
+    assert address(at)["conv_step"] == "2"  # a click moves the counter in the address too
     ok(at.slider(key="conv_step").set_value(9).run())
     assert "Step 9 of 9" in markdown(at) and "= **8**" in markdown(at) and at.button(key="conv_step_next").disabled
+    # one figure per step: the one the slider says, no client-side frames or slider of its own
     figure = chart(at, "conv_figure")
-    assert len(figure["frames"]) == 9 and figure["layout"]["sliders"][0]["active"] == 8
+    assert "frames" not in figure and "sliders" not in figure["layout"]
+    assert shown_window(figure) == (9, "output[3, 3] = 0 + 1 + 0 + 4 + 2 + 0 + 0 + 1 + 0 = <b>8</b>")
     ok(at.button(key="conv_step_prev").click().run())
-    assert at.slider(key="conv_step").value == 8
+    assert at.slider(key="conv_step").value == 8 and address(at)["conv_step"] == "8"
+    assert shown_window(chart(at, "conv_figure"))[0] == 8 and "Step 8 of 9" in markdown(at)
+
+
+def test_play_advances_the_same_counter_and_stops_at_the_end():
+    at = open_page("pages/convolution.py")
+    ok(at.slider(key="conv_step").set_value(7).run())
+    ok(at.button(key="conv_step_play").click().run())
+    assert at.session_state["conv_step_playing"] and at.button(key="conv_step_play").label == "Pause"
+    step = at.slider(key="conv_step").value
+    assert step in (7, 8)  # the click's own run may count as the first tick
+    while step < 9:  # every run of the playing figure is a tick of its timer: one step further
+        ok(at.run())
+        step += 1
+        assert at.slider(key="conv_step").value == step and address(at)["conv_step"] == str(step)
+        assert f"Step {step} of 9" in markdown(at) and shown_window(chart(at, "conv_figure"))[0] == step
+    ok(at.run())  # at the last step the timer stops by itself
+    assert not at.session_state["conv_step_playing"] and at.button(key="conv_step_play").label == "Play"
+    assert at.slider(key="conv_step").value == 9
+    ok(at.run())
+    assert at.slider(key="conv_step").value == 9
+
+
+def test_any_click_on_the_stepper_pauses():
+    at = open_page("pages/convolution.py")
+    ok(at.button(key="conv_step_play").click().run())
+    ok(at.run())
+    step = at.slider(key="conv_step").value
+    ok(at.button(key="conv_step_prev").click().run())
+    assert not at.session_state["conv_step_playing"] and at.slider(key="conv_step").value == step - 1
+    ok(at.run())
+    assert at.slider(key="conv_step").value == step - 1  # paused: no more ticks
+    ok(at.button(key="conv_step_play").click().run())
+    ok(at.button(key="conv_step_play").click().run())  # Pause
+    paused = at.slider(key="conv_step").value
+    ok(at.run())
+    assert not at.session_state["conv_step_playing"] and at.slider(key="conv_step").value == paused
+
+
+def test_play_at_the_last_step_starts_over_from_the_first():
+    at = open_page("pages/convolution.py")
+    ok(at.slider(key="conv_step").set_value(9).run())
+    ok(at.button(key="conv_step_play").click().run())
+    assert at.session_state["conv_step_playing"]
+    assert at.slider(key="conv_step").value == 1 and "Step 1 of 9" in markdown(at)  # step 1 is shown, not skipped
+    ok(at.run())
+    assert at.slider(key="conv_step").value == 2
 
 
 @pytest.mark.parametrize(
@@ -87,8 +143,10 @@ def test_presets_sizes_and_random():
     assert "[-1, 0, 1]" in at.code[0].value
     ok(at.selectbox(key="conv_input_preset").set_value("random").run())
     before = at.code[0].value
-    ok(at.button(key="conv_reroll").click().run())
+    ok(at.number_input(key="conv_input_seed").set_value(1).run())  # another random grid
     assert at.code[0].value != before
+    ok(at.number_input(key="conv_input_seed").set_value(0).run())
+    assert at.code[0].value == before  # seeded: the same seed, the same grid
     ok(at.slider(key="conv_input_size").set_value(8).run())
     assert "of 36**" in markdown(at)
     ok(at.selectbox(key="conv_input_preset").set_value("course").run())
@@ -108,12 +166,24 @@ def test_typing_a_grid_and_a_bad_one():
     ok(apply.click().run())
     assert not at.error and "Step 1 of 1" in markdown(at)
     assert "= **52**" in markdown(at)  # 0·1 + 1·2 + 2·3 + 2·4 + 2·5 + 0·6 + 0·7 + 1·8 + 2·9 = 52
+    assert address(at)["conv_input"] == "1 2 3;4 5 6;7 8 9"  # the typed grid is in the address, rows split by ;
 
 def test_reset_brings_back_the_course_example():
     at = open_page("pages/convolution.py")
     ok(at.number_input(key="conv_stride").set_value(2).run())
     ok(at.button(key="conv_reset").click().run())
     assert at.number_input(key="conv_stride").value == 1 and "of 9**" in markdown(at)
+
+
+def test_reset_also_forgets_the_settings_in_the_address():
+    """Bound widgets are seeded from the address: Reset must take its settings out of the address too."""
+    at = open_page("pages/convolution.py", params={"conv_stride": 2, "conv_kernel_preset": "vertical_edge"})
+    ok(at.button(key="conv_step_next").click().run())
+    assert address(at)["conv_stride"] == "2" and address(at)["conv_step"] == "2"
+    ok(at.button(key="conv_reset").click().run())
+    assert at.number_input(key="conv_stride").value == 1 and at.slider(key="conv_step").value == 1
+    assert at.selectbox(key="conv_kernel_preset").value == "course" and "Step 1 of 9" in markdown(at)
+    assert not [k for k in address(at) if k.startswith("conv_")]
 
 
 # --- the chain ------------------------------------------------------------------------------------
@@ -168,6 +238,14 @@ def test_relu_page_controls():
 def test_pooling_page_controls_and_errors():
     at = open_page("pages/pooling.py")
     assert "max_pool2d" in at.success[0].value and "of 4**" in markdown(at)
+    assert shown_window(chart(at, "pool_figure")) == (1, "output[1, 1] = max(−∞, −∞, −∞, 24) = <b>24</b>")
+    ok(at.button(key="pool_step_next").click().run())
+    assert at.slider(key="pool_step").value == 2 and address(at)["pool_step"] == "2"
+    assert "Step 2 of 4** — output cell (1, 2) = max(−∞, −∞, 18, 8) = **18**" in markdown(at)
+    figure = chart(at, "pool_figure")
+    assert "frames" not in figure and shown_window(figure) == (2, "output[1, 2] = max(−∞, −∞, 18, 8) = <b>18</b>")
+    ok(at.button(key="pool_step_prev").click().run())
+    assert at.slider(key="pool_step").value == 1 and shown_window(chart(at, "pool_figure"))[0] == 1
     assert "−∞" in at.info[0].value
     ok(at.radio(key="pool_kind").set_value("avg").run())
     assert "avg_pool2d" in at.success[0].value and "/ 4 = **6**" in markdown(at)
@@ -230,6 +308,13 @@ def test_softmax_page_controls():
     ok(at.slider(key="softmax_margin").set_value(0.0).run())
     assert "L &= 0" in latex(at)
     assert len(at.table[0].value) == 8
+
+
+def test_a_preset_replaces_logits_that_came_with_a_link():
+    at = open_page("pages/softmax.py", params={"softmax_logits": "1 2 3"})
+    assert at.text_input(key="softmax_logits").value == "1 2 3"
+    ok(at.selectbox(key="softmax_preset").set_value("huge").run())
+    assert at.text_input(key="softmax_logits").value == "1000 0 -1000" and address(at).get("softmax_logits") != "1 2 3"
 
 
 @pytest.mark.parametrize("text,needle", [("1, x, 3", "not a number"), ("", "empty"), ("nan 1", "NaN"), ("1e400 0", "too large")])

@@ -5,9 +5,11 @@ import pytest
 import torch
 from torch import nn
 
+from explainer import optim
 from explainer.evaluate import evaluate, evaluation_report, mistakes, predict
+from explainer.i18n import LocalizedError, t
 from explainer.model import ModelConfig, build_model
-from explainer.train import OPTIMIZERS, TrainConfig, TrainingDiverged, make_optimizer, train
+from explainer.train import DEFAULT_LR, OPTIMIZERS, TrainConfig, TrainingDiverged, make_optimizer, train
 
 SMALL = dict(train_limit=512, test_limit=200, batch_size=64)
 
@@ -84,11 +86,24 @@ def test_nan_inputs_are_caught_as_divergence(mnist5k, monkeypatch):
 @pytest.mark.parametrize(
     "kwargs",
     [{"lr": 0}, {"lr": -1}, {"lr": float("nan")}, {"lr": float("inf")}, {"epochs": 0}, {"batch_size": 0},
-     {"optimizer": "rmsprop"}, {"schedule": "cosine"}, {"momentum": 1.0}, {"train_limit": 0}],
+     {"optimizer": "lbfgs"}, {"schedule": "cosine"}, {"momentum": 1.0}, {"train_limit": 0}],
 )
 def test_bad_training_settings_are_refused(kwargs):
     with pytest.raises(ValueError):
         TrainConfig(**kwargs)
+
+
+def test_an_unknown_optimizer_is_refused_with_the_choices():
+    with pytest.raises(LocalizedError) as info:
+        TrainConfig(optimizer="lbfgs")
+    assert info.value.msg.key == "err.unknown_choice"
+    assert "lbfgs" in str(info.value) and all(name in str(info.value) for name in OPTIMIZERS)
+    assert "lbfgs" in info.value.message("zh")
+
+
+def test_training_offers_every_optimizer_of_the_registry_with_a_default_rate():
+    assert OPTIMIZERS == optim.OPTIMIZERS and set(DEFAULT_LR) == set(OPTIMIZERS)
+    assert all(t(f"train.opt.{name}", lang) for name in OPTIMIZERS for lang in ("en", "zh"))
 
 
 def test_make_optimizer():

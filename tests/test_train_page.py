@@ -6,7 +6,8 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from explainer.paths import SHIPPED_CHECKPOINT
-from tests.apptest import ok
+from explainer.train import DEFAULT_LR
+from tests.apptest import ok, open_page
 from tests.live_server import ROOT
 
 
@@ -53,16 +54,27 @@ def test_a_one_epoch_run_completes_and_can_be_used_everywhere():
     assert "Test images" in metrics(at) and metrics(at)["Test images"] == "1,000"
     assert at.get("download_button"), "the trained model can be downloaded"
     ok(at.button(key="train_use_1").click().run())
-    assert at.selectbox(key="model_choice").value == "session"
+    assert at.selectbox(key="model").value == "session" and at.session_state["session_model_run"] == 1
+    assert at.button(key="train_use_1").disabled  # already the one in use
     assert "Trained or uploaded in this session" in " ".join(str(c.value) for c in at.sidebar.caption)
     at.switch_page("pages/model.py").run()
     ok(at)
     assert {m.label: m.value for m in at.metric}["Dataset"] == "MNIST-5k"
+    ok(at.segmented_control(key="model_tab").set_value("training").run())
     assert "1 epoch" in " ".join(c.value for c in at.caption)  # the session's own training record
+    assert any("model_training_curves" in k for k in chart_keys(at))
     at.switch_page("pages/forward.py").run()
     ok(at)
-    ok(at.selectbox(key="model_choice").set_value("simplecnn").run())
-    assert at.selectbox(key="model_choice").value == "simplecnn"
+    ok(at.selectbox(key="model").set_value("simplecnn").run())
+    assert at.selectbox(key="model").value == "simplecnn"
+
+
+def test_another_optimizer_starts_from_its_own_rate():
+    """The rate a link (or an earlier choice) put in the address gives way to the new optimizer's default."""
+    at = open_page("pages/train.py", params={"train_optimizer": "sgd", "train_lr": 0.05})
+    assert at.selectbox(key="train_optimizer").value == "sgd" and at.select_slider(key="train_lr").value == 0.05
+    ok(at.selectbox(key="train_optimizer").set_value("adam").run())
+    assert at.select_slider(key="train_lr").value == DEFAULT_LR["adam"]
 
 
 def test_an_exploding_learning_rate_stops_with_an_explanation_and_keeps_the_model():
@@ -70,7 +82,7 @@ def test_an_exploding_learning_rate_stops_with_an_explanation_and_keeps_the_mode
     wait_finished(at)
     assert at.error and "learning rate 100 is too large" in at.error[0].value
     assert "unchanged" in " ".join(c.value for c in at.caption)
-    assert at.selectbox(key="model_choice").value == "simplecnn"
+    assert at.selectbox(key="model").value == "simplecnn"
     assert not any(b.key and b.key.startswith("train_use_") for b in at.button)
 
 
@@ -84,7 +96,7 @@ def test_uploads_are_validated():
     assert not at.error
     assert metrics(at)["Test accuracy"] == "98.4%"
     ok(at.button(key="train_use_1").click().run())
-    assert at.selectbox(key="model_choice").value == "session"
+    assert at.selectbox(key="model").value == "session"
 
 
 def test_two_students_training_at_once_keep_their_own_runs():
@@ -93,10 +105,10 @@ def test_two_students_training_at_once_keep_their_own_runs():
     start_small(bob, kind="mlp", seed=2)
     wait_finished(alice), wait_finished(bob)
     assert "Softmax regression" in alice.subheader[1].value and "MLP" in bob.subheader[1].value
-    assert [r.label for r in alice.session_state["train_runs"]] != [r.label for r in bob.session_state["train_runs"]]
-    assert len(alice.session_state["train_runs"]) == len(bob.session_state["train_runs"]) == 1
-    a_model = alice.session_state["train_runs"][0].checkpoint.model
-    b_model = bob.session_state["train_runs"][0].checkpoint.model
+    assert [r.label for r in alice.session_state["training_runs"]] != [r.label for r in bob.session_state["training_runs"]]
+    assert len(alice.session_state["training_runs"]) == len(bob.session_state["training_runs"]) == 1
+    a_model = alice.session_state["training_runs"][0].checkpoint.model
+    b_model = bob.session_state["training_runs"][0].checkpoint.model
     assert a_model.config.kind == "softmax" and b_model.config.kind == "mlp"
 
 
@@ -108,4 +120,4 @@ def test_runs_of_a_session_are_compared_on_one_chart():
     assert any("train_runs" in k for k in chart_keys(at))
     ok(at.selectbox(key="train_pick").set_value(1).run())
     ok(at.button(key="train_use_picked").click().run())
-    assert at.selectbox(key="model_choice").value == "session"
+    assert at.selectbox(key="model").value == "session"

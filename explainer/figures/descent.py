@@ -95,9 +95,9 @@ def _view(function: Function, run: Trajectory) -> tuple[float, float]:
 def one_weight_figure(function: Function, run: Trajectory, step: int, lang: str) -> go.Figure:
     """The curve L(w), the weight after ``step`` steps with its tangent, and the steps so far.
 
-    One frame per step: the point slides along the curve, the tangent turns with the slope,
-    and the title writes the update ``w ← w − η·dL/dw`` with that step's numbers. A point
-    that flies off the chart is drawn at its edge as an arrow, its value in the label.
+    The title writes the update ``w ← w − η·dL/dw`` with that step's numbers. A point that
+    flies off the chart is drawn at its edge as an arrow, its value in the label. The page's
+    step control moves ``step`` (one counter for the figure, the sentence and the address).
     """
     low, high = _view(function, run)
     xs, ys = curve(function, low, high)
@@ -144,20 +144,14 @@ def one_weight_figure(function: Function, run: Trajectory, step: int, lang: str)
     curve_trace = {"type": "scatter", "x": xs.numpy(), "y": ys.numpy(), "mode": "lines", "name": t("gd.curve", lang),
                    "line": {"color": "#555", "width": 3}, "hovertemplate": "w = %{x:.3f}<br>L = %{y:.4f}<extra></extra>"}
     data, title = state(step)
-    frames = []
-    for k in range(run.taken + 1):
-        frame_data, frame_title = state(k)
-        frames.append(go.Frame(name=str(k), data=frame_data, traces=[1, 2, 3], _validate=False,
-                               layout={"title": {"text": frame_title, "x": 0.01, "xanchor": "left", "font": {"size": 19, "weight": 600}}}))
-    fig = go.Figure(data=[curve_trace] + data, frames=frames, _validate=False, layout={
+    fig = go.Figure(data=[curve_trace] + data, _validate=False, layout={
         "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 19, "weight": 600}},
         "xaxis": {"title": {"text": label_w}, "range": [low, high], "zeroline": True, "zerolinecolor": "#bbb"},
         "yaxis": {"title": {"text": label_l}, "range": y_range},
     })
-    layout(fig, 500)
-    fig.update_layout(margin={"l": 70, "r": 20, "t": 70, "b": 110},
+    layout(fig, 460)
+    fig.update_layout(margin={"l": 70, "r": 20, "t": 70, "b": 60},
                       legend={"orientation": "h", "y": 1.0, "x": 1, "xanchor": "right", "yanchor": "bottom", "font": {"size": 14}})
-    _player(fig, lang, y=-0.2, duration=700, redraw=True)
     return fig
 
 
@@ -316,11 +310,10 @@ def race_figure(function: Function, runs: Sequence[Trajectory], lang: str, resol
     # Frames and figure built without Plotly's validation, which would check every trace of every frame
     # (~10× the build time) on each rerun of the page.
     title = {"x": 0.01, "xanchor": "left", "font": {"size": 19, "weight": 600}}
-    frames = [go.Frame(name=str(i), data=moving(k, False), traces=animated,
-                       layout={"title": {**title, "text": t("gd.race_title", lang, k=k)}}, _validate=False)
-              for i, k in enumerate(steps)]
+    # The race has one counter, the figure's own slider ("Steps: k"); the title does not repeat it.
+    frames = [go.Frame(name=str(i), data=moving(k, False), traces=animated, _validate=False) for i, k in enumerate(steps)]
     fig = go.Figure(data=static + moving(total, True), frames=frames, _validate=False, layout={
-        "title": {"text": t("gd.race_title", lang, k=total), "x": 0.01, "xanchor": "left", "font": {"size": 19, "weight": 600}},
+        "title": {**title, "text": t("gd.race_heading", lang)},
         "xaxis": {"domain": [0, 0.47], "range": [x0, x1], "title": {"text": "x"}, "constrain": "domain", "showgrid": False,
                   "zeroline": False},
         "yaxis": {"domain": [0, 1], "range": [y0, y1], "title": {"text": "y"}, "scaleanchor": "x", "constrain": "domain",

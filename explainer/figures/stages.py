@@ -1,9 +1,9 @@
-"""Figures for the hand-set stages: grids with their numbers, sliding windows that animate in
-the browser, activation curves, flatten order, W·x + b, and softmax bars.
+"""Figures for the hand-set stages: grids with their numbers, one window of a sliding window,
+activation curves, flatten order, W·x + b, and softmax bars.
 
-The sliding-window figures carry one Plotly frame per output cell, with Play/Pause buttons
-and a slider of their own: the animation runs in the student's browser and costs the
-server nothing.
+A sliding-window figure shows one step; the page's step control (Previous / Play / Next and
+a slider, :func:`explainer.ui.widgets.stepper`) is the only counter, so the figure, the
+sentence under it and the address never disagree.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def _sliding_window_figure(
     lang: str,
     zoom: float = 1.0,
 ) -> go.Figure:
-    """Input (padded) | [kernel] | the current window's arithmetic | output, one frame per step.
+    """Input (padded) | [kernel] | the current window's arithmetic | output, at step ``current``.
 
     ``zoom`` scales the numbers, titles and height (presenter mode uses ~1.4).
     """
@@ -157,48 +157,15 @@ def _sliding_window_figure(
                    "font": {"size": round(17 * zoom)}, "xanchor": "center"}
         return title_annotations + [caption]
 
-    fig.frames = [
-        go.Frame(
-            name=str(i),
-            data=[_grid(s.middle_z, s.middle_text, middle_zmax, size=max(11, size - 3)), output_trace(i)],
-            traces=[middle_index, output_index],
-            layout={"shapes": step_shapes(s), "annotations": annotations(s)},
-        )
-        for i, s in enumerate(steps)
-    ]
     fig.update_layout(shapes=step_shapes(step), annotations=annotations(step))
     for i in range(1, len(widths) + 1):
         xref, yref = _axis_ref(i)
         fig.update_layout({f"xaxis{'' if i == 1 else i}": {"visible": False, "constrain": "domain"},
                            f"yaxis{'' if i == 1 else i}": {"visible": False, "autorange": "reversed", "scaleanchor": xref, "constrain": "domain"}})
-    _add_player(fig, len(steps), current, lang)
-    height = (230 + 58 * max(ph, oh, kh)) * zoom
-    layout(fig, round(min(height, 760 * zoom)))
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 120})
+    height = (170 + 58 * max(ph, oh, kh)) * zoom
+    layout(fig, round(min(height, 700 * zoom)))
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 60})
     return fig
-
-
-def _add_player(fig: go.Figure, n: int, current: int, lang: str) -> None:
-    """Play/Pause buttons and a step slider that animate the frames in the browser."""
-    play = {"frame": {"duration": 900, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}, "mode": "immediate"}
-    fig.update_layout(
-        updatemenus=[{
-            "type": "buttons", "direction": "left", "x": 0.0, "y": -0.26, "xanchor": "left", "yanchor": "top",
-            "pad": {"r": 10, "t": 0}, "showactive": False,
-            "buttons": [
-                {"label": "▶ " + t("fig.play", lang), "method": "animate", "args": [None, play]},
-                {"label": t("fig.pause", lang), "method": "animate",
-                 "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}]},
-            ],
-        }],
-        sliders=[{
-            "active": current, "x": 0.22, "y": -0.2, "len": 0.78, "xanchor": "left", "yanchor": "top",
-            "currentvalue": {"prefix": t("fig.step", lang) + " ", "font": {"size": 14}},
-            "pad": {"t": 0},
-            "steps": [{"label": str(i + 1), "method": "animate",
-                       "args": [[str(i)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}]} for i in range(n)],
-        }],
-    )
 
 
 def conv_figure(result: ConvResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:

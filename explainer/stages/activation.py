@@ -19,12 +19,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..bounds import Bound
 from ..i18n import LocalizedError, Msg
 from ..model import seeded
 from .grid import DTYPE, as_grid, check_int
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 LEAKY_SLOPE = 0.1
+# What the activation page offers: a shift added before the activation, and the depth of the gradient demo.
+SHIFT = Bound(-30, 30, 0)
+DEPTH = Bound(2, 30, 10)
 
 _MODULES = {
     "relu": lambda: nn.ReLU(),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..bounds import Bound
 from ..i18n import LocalizedError, Msg
 from .grid import DTYPE, as_grid, check_int, check_number
 from .window import SlidingWindows
@@ -24,6 +25,13 @@ from .window import SlidingWindows
 MAX_STRIDE = 5
 MAX_PADDING = 5
 MAX_DILATION = 4
+# What the convolution page offers (0 for stride and dilation too: the page then says why they are refused).
+INPUT_SIDE = Bound(3, 10, 5)
+KERNEL_SIDE = Bound(1, 5, 3)
+STRIDE = Bound(0, MAX_STRIDE, 1)
+PADDING = Bound(0, MAX_PADDING, 0)
+DILATION = Bound(0, MAX_DILATION, 1)
+BIAS = Bound(-1000.0, 1000.0, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..bounds import Bound
 from ..i18n import LocalizedError, Msg
 
 DTYPE = torch.float64
@@ -35,6 +36,7 @@ COURSE_KERNEL = (
     (0, 1, 2),
 )
 
+PRESET_SEED = Bound(0, 9999, 0)  # the random presets' seed, as the convolution page offers it
 INPUT_PRESETS: tuple[str, ...] = ("course", "vertical_line", "horizontal_line", "diagonal", "checker", "random")
 KERNEL_PRESETS: tuple[str, ...] = ("course", "identity", "box_blur", "sharpen", "horizontal_edge", "vertical_edge", "random")
 
@@ -161,9 +163,9 @@ def parse_vector_text(text: str, name: str = "vector", max_len: int = 64) -> tor
     return as_vector([c for c in re.split(r"[,;\s]+", stripped) if c], name, max_len)
 
 
-def grid_text(grid: torch.Tensor) -> str:
-    """The inverse of :func:`parse_grid_text`: one row per line, numbers as short as exact."""
-    return "\n".join(" ".join(fmt(v) for v in row) for row in grid.tolist())
+def grid_text(grid: torch.Tensor, digits: int = 3) -> str:
+    """The inverse of :func:`parse_grid_text`: one row per line, numbers as short as exact (to ``digits`` decimals)."""
+    return "\n".join(" ".join(fmt(v, digits) for v in row) for row in grid.tolist())
 
 
 def fmt(value: float, digits: int = 3) -> str:

@@ -18,12 +18,16 @@ from dataclasses import dataclass
 
 import torch
 
+from ..bounds import Bound
 from ..i18n import Msg
 from .grid import DTYPE, GridError, as_grid, as_vector, check_int
 
 # The notes' worked batch example: three samples of four features, a 4×2 weight.
 COURSE_BATCH_X = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12))
 COURSE_BATCH_W = ((1, 0), (0, 1), (1, 0), (0, 1))
+# What the fully connected page offers: outputs of the layer, and the seed of its starting weights.
+OUTPUTS = Bound(1, 6, 3)
+LAYER_SEED = Bound(0, 9999, 0)
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,12 +14,17 @@ from dataclasses import dataclass
 
 import torch
 
+from ..bounds import Bound
 from ..i18n import LocalizedError, Msg
 from .grid import DTYPE, as_grid, check_int
 from .window import SlidingWindows
 
 POOL_KINDS: tuple[str, ...] = ("max", "avg")
 MAX_POOL_KERNEL = 5
+# What the pooling page offers (padding above half the window is refused, with the reason).
+POOL_KERNEL = Bound(1, MAX_POOL_KERNEL, 2)
+POOL_STRIDE = Bound(1, MAX_POOL_KERNEL, 2)
+POOL_PADDING = Bound(0, 3, 1)
 
 
 @dataclass(frozen=True)

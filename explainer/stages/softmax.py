@@ -19,10 +19,17 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..bounds import Bound
 from ..i18n import LocalizedError, Msg
 from .grid import DTYPE, as_vector, check_int, check_number
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.05, 100.0
+# What the softmax page offers: temperatures on a slider, the hinge's margin, how many logits a student types.
+TEMPERATURES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+MARGIN = Bound(0.0, 5.0, 1.0, 0.5)
+MAX_LOGITS = 20
+# Logits a teacher starts from: the course's fully connected output (None), small, close, and too large for exp().
+LOGIT_PRESETS = {"course": None, "small": "1 2 7", "close": "2 1 0.1", "huge": "1000 0 -1000"}
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,8 @@ from explainer.stages import course_walkthrough, softmax
 from explainer.stages.grid import DTYPE
 
 from .state import language, tr
-from .widgets import CHAIN_KEY, grid_value
+from .grids import grid_value
+from .widgets import CHAIN_KEY
 
 
 def chain_panels() -> list[Panel]:

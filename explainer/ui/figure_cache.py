@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explainer.figures import conv_figure, pool_figure
+from explainer.descent import lr_sweep, race
+from explainer.figures import conv_figure, lr_sweep_figure, one_weight_figure, pool_figure, race_figure
 from explainer.stages import ConvResult, ConvSettings, PoolResult, PoolSettings, convolve, pool
 
 Numbers = tuple[tuple[float, ...], ...]
@@ -87,3 +88,37 @@ def conv_chart(result: ConvResult, step: int, lang: str, zoom: float = 1.0) -> g
 def pool_chart(result: PoolResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:
     """:func:`explainer.figures.pool_figure`, shared between sessions."""
     return _pool(_numbers(result.input), result.settings, step, lang, zoom)
+
+
+# --- gradient descent: a class moving the same sliders asks for the same few (10–110 ms each) -------------
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def sweep_of(function: str, start: float, steps: int):  # noqa: ANN201 - LrSweep
+    """:func:`explainer.descent.lr_sweep` from one start, one result per distinct input."""
+    return lr_sweep(function, (start,), steps)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def race_runs(function: str, optimizers: tuple[str, ...], steps: int, start: tuple[float, float], scale: float,  # noqa: ANN201
+              condition: float):
+    """:func:`explainer.descent.race`, one result per distinct input."""
+    return race(function, optimizers, steps, start, scale, condition)
+
+
+@shared_figures(max_entries=64)
+def one_weight_chart(_function, _run, name: str, lr: float, steps: int, start: float, step: int, lang: str) -> go.Figure:  # noqa: ANN001
+    """:func:`explainer.figures.one_weight_figure` for (curve, rate, steps, start, step, language)."""
+    return one_weight_figure(_function, _run, step, lang)
+
+
+@shared_figures(max_entries=32)
+def sweep_chart(_sweep, name: str, start: float, steps: int, lr: float, lang: str) -> go.Figure:  # noqa: ANN001
+    """:func:`explainer.figures.lr_sweep_figure`, shared."""
+    return lr_sweep_figure(_sweep, lr, lang)
+
+
+@shared_figures(max_entries=16)
+def race_chart(_function, _runs, key: tuple, lang: str) -> go.Figure:  # noqa: ANN001 - a race figure holds ~1.2 MB
+    """:func:`explainer.figures.race_figure` for the race's settings ``key``, shared."""
+    return race_figure(_function, _runs, lang)

@@ -2,7 +2,7 @@
 
 Readable on a projector from the back of a classroom, and operated with the mouse alone:
 large Previous/Next buttons, no keyboard needed. The switch stays at the top of the page
-(and in the URL as ``?present=1``), so the teacher can leave presenter mode without the
+(and in the URL as ``?present=true``), so the teacher can leave presenter mode without the
 sidebar.
 
 Settings a page hides while presenting go into :func:`aside` containers: they are still
@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ..figures.common import enlarged
-from .state import tr
+from .state import PRESENT, tr
 
 ASIDE = "aside_"  # key prefix of the containers that presenter mode hides
 ON = "presenter_on"  # session flag: this run of this page is presenting (reset at the start of every run)
@@ -40,10 +40,16 @@ h2, h3 { font-size: 2.6rem !important; }
 """
 
 
-def presenter_toggle(prefix: str) -> bool:
-    """A "Presenter mode" switch at the top right of the page; returns whether it is on."""
+def presenter_toggle() -> bool:
+    """A "Presenter mode" switch at the top right of the page; returns whether it is on.
+
+    One switch for every page (key ``present``, in the address as ``?present=true``): it stays
+    on when the teacher moves to the next page.
+    """
     _, right = st.columns([3, 1])
-    on = right.toggle(tr("presenter.toggle"), key=prefix + "presenter", help=tr("presenter.help"))
+    from .address import bound  # (the address module reads this one's constants)
+
+    on = bound(right.toggle, tr("presenter.toggle"), key=PRESENT, help=tr("presenter.help"))
     st.session_state[ON] = on
     if on:
         st.markdown(_CSS, unsafe_allow_html=True)

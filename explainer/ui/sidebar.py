@@ -8,6 +8,7 @@ from explainer.checkpoint import CheckpointError
 from explainer.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from explainer.model import count_parameters
 
+from .address import option
 from .state import (
     LANG_KEY,
     MODEL_CHOICE_KEY,
@@ -24,32 +25,20 @@ from .state import (
 from .training import sidebar_status
 
 
-def _sync_language_to_url() -> None:
-    st.query_params[LANG_KEY] = st.session_state[LANG_KEY]
-
-
 def render_sidebar(training_status: bool = True) -> SharedModel | None:
     """Draw the sidebar; returns the session's model, or None when no model can be loaded.
 
     ``training_status``: show the progress of this session's training (off on the training
     page itself, which shows it large).
     """
-    lang = language()  # make sure the session's language is set before the widget reads it
-    if lang != DEFAULT_LANGUAGE and st.query_params.get(LANG_KEY) != lang:
-        st.query_params[LANG_KEY] = lang  # Streamlit clears the URL on page changes: keep the language in it
+    language()  # make sure the session's language is set before the widget reads it
     with st.sidebar:
-        st.selectbox(
-            tr("sidebar.language"),
-            options=list(LANGUAGES),
-            format_func=LANGUAGES.__getitem__,
-            key=LANG_KEY,
-            on_change=_sync_language_to_url,
-        )
+        option(st.selectbox, tr("sidebar.language"), list(LANGUAGES), format_func=LANGUAGES.__getitem__, key=LANG_KEY,
+               index=list(LANGUAGES).index(DEFAULT_LANGUAGE))
         st.markdown(f"**{tr('sidebar.device')}**")
         st.caption(runtime_device_name())
         model_choice()  # a valid pick before the widget reads it
-        st.selectbox(tr("sidebar.model"), model_choices(), key=MODEL_CHOICE_KEY,
-                     format_func=labeller("sidebar.choice."))
+        option(st.selectbox, tr("sidebar.model"), model_choices(), key=MODEL_CHOICE_KEY, format_func=labeller("sidebar.choice."))
         try:
             shared = current_model()
         except CheckpointError as exc:

@@ -9,6 +9,7 @@ or uploaded — lives in ``st.session_state``.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import threading
@@ -24,8 +25,10 @@ from explainer.i18n import LANGUAGES, normalize_language, t
 
 LANG_KEY = "lang"
 SESSION_MODEL_KEY = "session_model"
-MODEL_CHOICE_KEY = "model_choice"
+MODEL_CHOICE_KEY = "model"  # the sidebar's model, also its name in the address
+PRESENT = "present"  # presenter mode's switch, the same on every page: its key and its name in the address
 SESSION_CHOICE = "session"
+WRITTEN = "_address_written_"  # + key: what the session last wrote into the address for that setting
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,9 +130,19 @@ def current_model() -> SharedModel:
 
 
 def language() -> str:
-    """The session's language: the sidebar choice, first read from ``?lang=`` in the URL."""
+    """The session's language: the sidebar's choice, or ``?lang=`` when a link (or a reload) brings one.
+
+    The address's language is taken when it is not the one this session wrote there itself:
+    after the student picks another language the address still shows the old one until the
+    sidebar rewrites it, and that must not undo the choice.
+    """
+    url = st.query_params.get(LANG_KEY)
+    if url in LANGUAGES and url != st.session_state.get(WRITTEN + LANG_KEY) and url != st.session_state.get(LANG_KEY):
+        st.session_state[WRITTEN + LANG_KEY] = url
+        with contextlib.suppress(st.errors.StreamlitAPIException):  # the sidebar's widget is drawn already
+            st.session_state[LANG_KEY] = url
     if LANG_KEY not in st.session_state:
-        st.session_state[LANG_KEY] = normalize_language(st.query_params.get(LANG_KEY))
+        st.session_state[LANG_KEY] = normalize_language(url)
     lang = st.session_state[LANG_KEY]
     return lang if lang in LANGUAGES else normalize_language(lang)
 

@@ -25,7 +25,8 @@ from explainer.train import TrainConfig
 from .data import shared_dataset
 from .state import MODEL_CHOICE_KEY, SESSION_CHOICE, SESSION_MODEL_KEY, SharedModel, runtime_device, runtime_threads, tr
 
-RUNS_KEY = "train_runs"
+RUNS_KEY = "training_runs"  # not "train_...": a link to the training page must not forget the runs
+USED_RUN_KEY = "session_model_run"
 
 
 @st.cache_resource
@@ -125,7 +126,7 @@ def use_run(run: Run) -> None:
     """Make this run's model the one every page of this session uses."""
     st.session_state[SESSION_MODEL_KEY] = SharedModel(run.checkpoint, threading.Lock())
     st.session_state[MODEL_CHOICE_KEY] = SESSION_CHOICE
-    st.session_state["session_model_run"] = run.number
+    st.session_state[USED_RUN_KEY] = run.number
 
 
 def active_run() -> Run | None:

@@ -1,22 +1,37 @@
-"""Widgets the stage pages share: an editable grid of numbers, a step control, errors in the
-reader's language, and the chain that hands each stage's output to the next page.
+"""Widgets the pages share: the top of a page, one step counter per figure, errors in the reader's
+language, and the chain that hands each stage's output to the next page. Editable grids are in
+:mod:`explainer.ui.grids`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-import pandas as pd
 import streamlit as st
 import torch
 
 from explainer.i18n import error_message
-from explainer.stages import GridError, as_grid, fmt, grid_text, parse_grid_text
-from explainer.stages.grid import DTYPE
+from explainer.stages import fmt
 
+from .address import bound, reset_settings, set_settings
+from .presenter import presenter_toggle
 from .state import language, tr
 
 CHAIN_KEY = "stage_chain"
+PLAY_INTERVAL = 1.0  # seconds per step while a figure plays
+
+
+# --- the top of a page ---------------------------------------------------------------------------
+
+
+def page_start(texts: str, intro: bool = True) -> bool:
+    """The presenter switch, the title and the intro (``texts`` is the catalog prefix: ``conv`` →
+    ``conv.title``, ``conv.intro``). Returns whether presenter mode is on; the intro is left out then."""
+    presenting = presenter_toggle()
+    st.title(tr(f"{texts}.title"))
+    if intro and not presenting:
+        st.markdown(tr(f"{texts}.intro"))
+    return presenting
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -50,112 +65,122 @@ def upstream(stage: str, default: Callable[[], torch.Tensor]) -> tuple[torch.Ten
 
 
 def reset_page(prefix: str) -> None:
-    """Forget every widget and grid of one page (keys starting with ``prefix``): back to its defaults."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
-        del st.session_state[key]
+    """A callback: every setting of one page (keys starting with ``prefix``) back to its default, grids too."""
+    reset_settings(prefix)
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix) and "__" in k]:
+        del st.session_state[key]  # a grid's numbers, its editor's version: the editor starts again from its default
+
+
+def assign(values: dict[str, object]) -> None:
+    """A callback: set several settings at once (a button that picks a prepared combination), the address too."""
+    set_settings(values)
+
+
+def follow(key: str, settings: Callable[[object], dict[str, object]]) -> None:
+    """A callback: when setting ``key`` changes, the settings that depend on it take ``settings(its new value)``
+    (another curve: its own start and rate) — the same function gives those widgets their defaults."""
+    assign(settings(st.session_state[key]))
 
 
 def reset_button(prefix: str) -> None:
+    """"Reset this page": every setting of the page back to its default, the address too."""
     st.button(tr("stage.reset"), key=f"{prefix}reset", on_click=reset_page, args=(prefix,), icon=":material/restart_alt:")
 
 
-# --- an editable grid ----------------------------------------------------------------------
+# --- one step counter per figure -----------------------------------------------------------------
 
 
-def _base_key(key: str) -> str:
-    return f"{key}__base"
+def stepper(key: str, steps: int | Sequence[str], show: Callable[[int], None], *, play: bool = True,
+            label: str | None = None) -> None:
+    """Previous / Play / Next and a slider over the steps, and ``show(step)`` (0-based) drawing that step.
 
-
-def _version_key(key: str) -> str:
-    return f"{key}__v"
-
-
-def set_grid(key: str, grid: torch.Tensor) -> None:
-    """Replace the grid behind editor ``key`` (presets, sizes, pasted text); the editor redraws from it."""
-    st.session_state[_base_key(key)] = grid.tolist()
-    st.session_state[_version_key(key)] = st.session_state.get(_version_key(key), 0) + 1
-
-
-def grid_value(key: str, default: torch.Tensor) -> torch.Tensor:
-    """The grid behind editor ``key`` before this run's cell edits (the default the first time)."""
-    if _base_key(key) not in st.session_state:
-        set_grid(key, default)
-    return torch.tensor(st.session_state[_base_key(key)], dtype=DTYPE)
-
-
-def grid_editor(key: str, default: torch.Tensor, name: str, max_side: int = 10) -> torch.Tensor | None:
-    """An editable grid of numbers, plus a box to type or paste the whole grid.
-
-    Returns the current grid, or None after showing, in the reader's language, which cell
-    is wrong (empty, not a number, too large). ``name`` is the grid's catalog name
-    (``input``, ``kernel``, ...).
+    One counter: the buttons, the slider, the address (``key=4``), the figure and the sentence
+    under it all show the same step, because ``show`` draws from it. ``steps`` is a number
+    (steps 1…n) or the steps' names (a stage per name; the address then says the name). Play
+    moves one step per second from the step shown, on the server: the part of the page
+    ``show`` draws is a fragment, so only that part reruns. Any click on the controls pauses.
     """
-    base = grid_value(key, default)
-    version = st.session_state[_version_key(key)]
-    columns = [str(j + 1) for j in range(base.shape[1])]
-    frame = pd.DataFrame(base.numpy(), columns=columns, index=[str(i + 1) for i in range(base.shape[0])])
-    edited = st.data_editor(
-        frame,
-        key=f"{key}__editor{version}",
-        num_rows="fixed",
-        column_config={c: st.column_config.NumberColumn(c, format="%g") for c in columns},
-        width="stretch",
-    )
-    with st.expander(tr("grid.paste"), icon=":material/edit_note:"):
-        text = st.text_area(tr("grid.paste_label"), value=grid_text(base), key=f"{key}__text{version}", height=140,
-                            help=tr("grid.paste_help"))
-        if st.button(tr("grid.apply"), key=f"{key}__apply{version}"):
-            try:
-                set_grid(key, parse_grid_text(text, name, max_side))
-            except GridError as exc:
-                show_error(exc)
+    names = list(steps) if not isinstance(steps, int) else None
+    count = len(names) if names is not None else int(steps)
+    playing = f"{key}_playing"
+    if not play or count <= 1:
+        st.session_state.pop(playing, None)
+    timer_on = bool(st.session_state.get(playing))
+
+    @st.fragment(run_every=PLAY_INTERVAL if timer_on else None)
+    def part() -> None:
+        if bool(st.session_state.get(playing)) != timer_on:
+            st.rerun()  # Play or Pause was pressed: the whole page sets its timer again
+        index = _step_index(key, names, count)
+        if timer_on and not st.session_state.pop(f"{key}_started", False):  # a tick (the first step shown stays a second)
+            if index + 1 < count:
+                index += 1
+                _set_step(key, names, index)
             else:
+                st.session_state[playing] = False
                 st.rerun()
-    values = [[None if pd.isna(v) else v for v in row] for row in edited.to_numpy(dtype=object).tolist()]
-    try:
-        return as_grid(values, name, max_side)
-    except GridError as exc:
-        show_error(exc)
-        return None
+        index = _step_controls(key, names, count, playing, label, play and count > 1)
+        show(index)
+
+    part()
 
 
-# --- stepping through windows -----------------------------------------------------------------
-
-
-def step_control(key: str, steps: int, labels: list[str] | None = None) -> int:
-    """A slider with Previous / Next buttons over ``steps`` steps; returns the 0-based step.
-
-    With ``labels`` the slider names each step (``conv1``, ``relu1`` ...) instead of numbering it.
-    """
-    if st.session_state.get(key, 1) > steps:
-        st.session_state[key] = steps
-
-    def move(delta: int) -> None:
-        st.session_state[key] = min(max(st.session_state.get(key, 1) + delta, 1), steps)
-
-    left, middle, right = st.columns([1.6, 6, 1.6], vertical_alignment="bottom")
-    left.button(tr("stage.previous"), key=f"{key}_prev", on_click=move, args=(-1,), icon=":material/arrow_back:",
-                disabled=st.session_state.get(key, 1) <= 1, width="stretch")
-    right.button(tr("stage.next"), key=f"{key}_next", on_click=move, args=(1,), icon=":material/arrow_forward:",
-                 disabled=st.session_state.get(key, 1) >= steps, width="stretch")
-    if steps > 1 and labels is not None:
-        names = dict(enumerate(labels, start=1))
-        value = middle.select_slider(tr("stage.stage"), options=list(names), format_func=names.__getitem__, key=key)
-    elif steps > 1:
-        value = middle.slider(tr("stage.step", steps=steps), 1, steps, key=key)
+def _step_index(key: str, names: list[str] | None, count: int) -> int:
+    """The 0-based step the session is on (clamped to the steps there are now)."""
+    value = st.session_state.get(key)
+    if names is not None:
+        index = names.index(value) if value in names else 0
     else:
+        index = int(value) - 1 if isinstance(value, (int, float)) else 0
+    index = min(max(index, 0), count - 1)
+    _set_step(key, names, index)
+    return index
+
+
+def _set_step(key: str, names: list[str] | None, index: int) -> None:
+    value = names[index] if names is not None else index + 1
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value
+
+
+def _step_controls(key: str, names: list[str] | None, count: int, playing: str, label: str | None, has_play: bool) -> int:
+    def move(delta: int) -> None:
+        st.session_state[playing] = False
+        _set_step(key, names, min(max(_step_index(key, names, count) + delta, 0), count - 1))
+
+    def toggle_play() -> None:
+        now = not st.session_state.get(playing)
+        if now and _step_index(key, names, count) >= count - 1:
+            _set_step(key, names, 0)  # Play at the end starts over
+        st.session_state[playing] = now
+        st.session_state[f"{key}_started"] = now
+
+    def pause() -> None:
+        st.session_state[playing] = False
+
+    index = _step_index(key, names, count)
+    widths = [2.2, 1.8, 4, 1.6] if has_play else [2.2, 4.5, 1.6]
+    cols = st.columns(widths, vertical_alignment="bottom")
+    cols[0].button(tr("stage.previous"), key=f"{key}_prev", on_click=move, args=(-1,), icon=":material/arrow_back:",
+                   disabled=index <= 0, width="stretch")
+    if has_play:
+        on = bool(st.session_state.get(playing))
+        cols[1].button(tr("stage.pause") if on else tr("stage.play"), key=f"{key}_play", on_click=toggle_play,
+                       icon=":material/pause:" if on else ":material/play_arrow:", width="stretch")
+    middle = cols[-2]
+    cols[-1].button(tr("stage.next"), key=f"{key}_next", on_click=move, args=(1,), icon=":material/arrow_forward:",
+                    disabled=index >= count - 1, width="stretch")
+    if count <= 1:
         middle.caption(tr("stage.single_step"))
-        value = 1
-    return value - 1
+        return 0
+    if names is not None:
+        value = bound(middle.select_slider, label or tr("stage.stage"), options=names, key=key, on_change=pause)
+        return names.index(value)
+    value = bound(middle.slider, label or tr("stage.step", steps=count), 1, count, key=key, on_change=pause)
+    return int(value) - 1
 
 
 # --- pieces of the stage pages -------------------------------------------------------------------
-
-
-def source_picker(prefix: str, previous_label: str, other_label: str = "stage.source_own", other: str = "own") -> str:
-    """Where a stage page takes its numbers from: ``"previous"`` (the page before) or ``other``."""
-    labels = {"previous": tr(previous_label), other: tr(other_label)}
-    return st.radio(tr("stage.source"), ["previous", other], key=prefix + "source", horizontal=True, format_func=labels.__getitem__)
 
 
 def provenance(from_session: bool) -> None:
@@ -173,25 +198,3 @@ def size_and_check(general: str, lines: list[str], difference: float, function: 
         st.success(tr("stage.check_ok", function=function, difference=fmt(difference, 12)), icon=":material/check_circle:")
     else:  # pragma: no cover - the property tests make sure this never happens
         st.error(tr("stage.check_failed", function=function, difference=fmt(difference, 12)))
-
-
-# --- widget values that outlive a run in which their widget is not drawn -------------------------
-
-
-def restore_widgets(*keys: str) -> None:
-    """Give widgets back the values :func:`remember_widgets` kept.
-
-    Streamlit forgets a widget's value after a run that does not draw it (presenter mode
-    hides the settings, for instance); call this before drawing the widgets.
-    """
-    for key in keys:
-        kept = st.session_state.get(f"_kept_{key}")
-        if key not in st.session_state and kept is not None:
-            st.session_state[key] = kept
-
-
-def remember_widgets(*keys: str) -> None:
-    """Keep the current values of these widgets for :func:`restore_widgets` (call after drawing them)."""
-    for key in keys:
-        if key in st.session_state:
-            st.session_state[f"_kept_{key}"] = st.session_state[key]

@@ -1,0 +1,26 @@
+"""What the training page offers: the architecture's sizes, learning rates, batches, epochs, how many digits.
+
+Declared once here; the page's widgets read them and the address accepts exactly these.
+"""
+
+from __future__ import annotations
+
+from .bounds import Bound
+from .train import DEFAULT_LR
+
+CHANNELS1 = Bound(1, 32, 8)  # SimpleCNN: conv1's feature maps
+CHANNELS2 = Bound(1, 64, 16)  # conv2's
+KERNELS: tuple[int, ...] = (3, 5)
+CNN_HIDDEN = Bound(8, 512, 64)  # SimpleCNN's fc1 width
+MLP_HIDDEN = Bound(8, 1024, 256)  # the MLP's hidden layer (the course's 784-256-10)
+LEARNING_RATES: tuple[float, ...] = tuple(sorted(
+    {0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0} | set(DEFAULT_LR.values())))
+BATCH_SIZES: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
+EPOCHS = Bound(1, 30, 3)
+SEED = Bound(0, 99_999, 0)
+
+
+def limits(dataset: str) -> tuple[int, ...]:
+    """How many training digits a run may use on ``dataset``: a few round numbers, then all of them."""
+    total = 4000 if dataset == "mnist-5k" else 60000
+    return tuple(n for n in (250, 500, 1000, 2000, 4000, 10000, 30000) if n < total) + (total,)

@@ -1,0 +1,77 @@
+"""The attribution page's computations, cached per (model, digit, method, class, settings), and its
+three views: what each method does, the sanity check, the deletion test."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from explainer.attribution_checks import RANDOM, deletion_test, sanity_check
+from explainer.data import normalize
+from explainer.figures import deletion_figure, sanity_figure, similarity_figure
+from explainer.saliency import METHODS, Attribution, attribute, class_probabilities
+
+from .presenter import plotly_chart
+from .state import SharedModel, language, tr
+
+
+def _x(digit: bytes, normalization: tuple[float, float]) -> torch.Tensor:
+    pixels = torch.frombuffer(bytearray(digit), dtype=torch.uint8).reshape(1, 28, 28)
+    return normalize(pixels, normalization)
+
+
+def _norm(shared: SharedModel) -> tuple[float, float]:
+    return shared.meta.mean, shared.meta.std
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def probabilities(_shared: SharedModel, model_digest: str, digit: bytes) -> torch.Tensor:
+    """softmax(model(x)) for one digit (its 784 pixel bytes)."""
+    return class_probabilities(_shared.model, _x(digit, _norm(_shared)), _shared.lock)
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def attribution(_shared: SharedModel, model_digest: str, digit: bytes, method: str, target: int, settings: tuple) -> Attribution:
+    """One map, cached per (model, digit, method, class, the method's own settings)."""
+    return attribute(_shared.model, _x(digit, _norm(_shared)), method, target, lock=_shared.lock, normalization=_norm(_shared),
+                     **dict(settings))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _sanity(_shared: SharedModel, model_digest: str, digit: bytes, target: int, maps: tuple):  # noqa: ANN202
+    settings = {name: value for _, pairs in maps for name, value in pairs}
+    return sanity_check(_shared.model, _x(digit, _norm(_shared)), [m for m, _ in maps], target, lock=_shared.lock,
+                        normalization=_norm(_shared), **settings)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _deletion(_shared: SharedModel, model_digest: str, digit: bytes, target: int, maps: tuple):  # noqa: ANN202
+    chosen = {m: attribution(_shared, model_digest, digit, m, target, s).map for m, s in maps}
+    return deletion_test(_shared.model, _x(digit, _norm(_shared)), chosen, target, lock=_shared.lock, normalization=_norm(_shared))
+
+
+def show_view(view: str, shared: SharedModel, digit: bytes, target: int, results: list[Attribution], keys: tuple,
+              classes: list[str]) -> None:
+    """``methods``: a sentence and the paper per method; ``sanity``: the maps of a randomised model;
+    ``deletion``: the score as the most important pixels are removed first."""
+    lang, digest = language(), shared.checkpoint.digest
+    if view == "methods":
+        for r in results:
+            method = METHODS[r.method]
+            st.markdown(tr("sal.explain_line", name=tr(f"sal.method.{r.method}"), text=tr(f"sal.explain.{r.method}"),
+                           paper=method.paper, url=method.url))
+    elif view == "sanity":
+        st.markdown(tr("sal.sanity_intro"))
+        with st.spinner(tr("sal.randomising")):
+            check = _sanity(shared, digest, digit, target, keys)
+        plotly_chart(sanity_figure(check, lang), key="sal_sanity_maps")
+        st.caption(tr("sal.sanity_similarity"))
+        plotly_chart(similarity_figure(check, lang), key="sal_sanity_similarity")
+    else:
+        st.markdown(tr("sal.deletion_intro", c=classes[target]))
+        curves = _deletion(shared, digest, digit, target, keys)
+        plotly_chart(deletion_figure(curves, classes[target], lang), key="sal_deletion")
+        ranked = sorted((c for c in curves if c.method != RANDOM), key=lambda c: c.area)
+        reference = next(c for c in curves if c.method == RANDOM)
+        st.markdown(tr("sal.deletion_best", name=tr(f"sal.method.{ranked[0].method}"), area=f"{ranked[0].area:.3f}",
+                       random=f"{reference.area:.3f}"))
