@@ -10,7 +10,9 @@ import streamlit as st
 from explainer.ui import build_navigation, render_sidebar, tr
 from explainer.ui.address import arrive, link_note_slot, settle
 from explainer.ui.navigation import IN_APP
+from explainer.ui.state import adopt_language
 
+adopt_language()
 st.set_page_config(page_title=tr("app.title"), page_icon=":material/neurology:", layout="wide")
 page, spec = build_navigation()
 arrive(spec.owner)

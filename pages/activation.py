@@ -4,13 +4,14 @@ makes sigmoid's gradients vanish."""
 import streamlit as st
 import torch
 
-from explainer.figures import activation_curves_figure, activation_grid_figure, gradient_flow_figure
-from explainer.stages import ACTIVATIONS, apply_activation, course_walkthrough, curves, fmt, gradient_flow
+from explainer.figures import activation_grid_figure
+from explainer.stages import ACTIVATIONS, apply_activation, course_walkthrough, fmt
 from explainer.stages.activation import DEPTH, SHIFT
 from explainer.stages.grid import DTYPE
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.address import bound, option
 from explainer.ui.export import export_buttons
+from explainer.ui.figure_cache import activation_curves_chart, gradient_flow_chart, gradient_flows
 from explainer.ui.grids import grid_editor
 from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import page_start, provenance, publish, reset_button, show_error, upstream
@@ -62,15 +63,15 @@ with aside("relu_curves") if presenting else st.container():
     chosen = option(st.multiselect, tr("relu.curves_pick"), ACTIVATIONS, default=list(ACTIVATIONS), key="relu_curves",
                     format_func=labeller("act."))
 if chosen:
-    plotly_chart(activation_curves_figure(curves(chosen), lang), key="relu_curves_figure")
+    plotly_chart(activation_curves_chart(tuple(chosen), lang), key="relu_curves_figure")
 
 st.divider()
 st.header(tr("relu.vanish_title"))
 if not presenting:
     st.markdown(tr("relu.vanish_intro"))
 depth = bound(st.slider, tr("relu.depth"), **DEPTH.widget, key="relu_depth")
-flows = [gradient_flow(a, depth) for a in ("sigmoid", "tanh", "relu")]
-plotly_chart(gradient_flow_figure(flows, lang), key="relu_flow_figure")
+flows = gradient_flows(int(depth))
+plotly_chart(gradient_flow_chart(int(depth), lang), key="relu_flow_figure")
 for col, flow in zip(st.columns(len(flows)), flows):
     col.metric(tr("relu.ratio_label", name=tr(f"act.{flow.activation}")), f"{flow.ratio:.1e}", help=tr("relu.ratio_help"))
 

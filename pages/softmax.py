@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from explainer.figures import softmax_figure
 from explainer.stages import course_walkthrough, cross_entropy, fmt, hinge, loss_table, parse_vector_text, softmax
 from explainer.stages.softmax import LOGIT_PRESETS, MARGIN, MAX_LOGITS, TEMPERATURES
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.address import bound, option
 from explainer.ui.export import export_buttons
+from explainer.ui.figure_cache import softmax_chart
 from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import follow, page_start, provenance, reset_button, show_error, upstream
 
@@ -46,7 +46,7 @@ classes = [str(i) for i in range(len(logits))]
 with controls:
     target = option(st.selectbox, tr("softmax.target"), list(range(len(classes))), key="softmax_target", format_func=str)
 with figure:
-    plotly_chart(softmax_figure(result, classes, target, lang), key="softmax_figure")
+    plotly_chart(softmax_chart(result, classes, target, lang), key="softmax_figure")
 with aside("softmax_margin") if presenting else st.container():
     margin = bound(st.slider, tr("softmax.margin"), **MARGIN.widget, key="softmax_margin")
 if presenting:

@@ -18,8 +18,19 @@ import streamlit as st
 import torch
 
 from explainer.descent import lr_sweep, race
-from explainer.figures import conv_figure, lr_sweep_figure, one_weight_figure, pool_figure, race_figure
-from explainer.stages import ConvResult, ConvSettings, PoolResult, PoolSettings, convolve, pool
+from explainer.figures import activation_curves_figure, conv_figure, gradient_flow_figure, lr_sweep_figure, one_weight_figure, pool_figure, race_figure, softmax_figure
+from explainer.stages import (
+    ConvResult,
+    ConvSettings,
+    PoolResult,
+    PoolSettings,
+    SoftmaxResult,
+    convolve,
+    curves,
+    gradient_flow,
+    pool,
+    softmax,
+)
 
 Numbers = tuple[tuple[float, ...], ...]
 _SHARED: dict[str, Callable[..., Any]] = {}
@@ -122,3 +133,37 @@ def sweep_chart(_sweep, name: str, start: float, steps: int, lr: float, lang: st
 def race_chart(_function, _runs, key: tuple, lang: str) -> go.Figure:  # noqa: ANN001 - a race figure holds ~1.2 MB
     """:func:`explainer.figures.race_figure` for the race's settings ``key``, shared."""
     return race_figure(_function, _runs, lang)
+
+
+# --- softmax: ~30 ms of subplots per rerun, the same few for a whole class ---------------------------------
+
+
+@shared_figures(max_entries=64)
+def _softmax(logits: tuple[float, ...], temperature: float, classes: tuple[str, ...], target: int, lang: str) -> go.Figure:
+    return softmax_figure(softmax(torch.tensor(logits, dtype=torch.float64), temperature), list(classes), target, lang)
+
+
+def softmax_chart(result: SoftmaxResult, classes: list[str], target: int, lang: str) -> go.Figure:
+    """:func:`explainer.figures.softmax_figure`, shared between sessions."""
+    return _softmax(tuple(float(v) for v in result.logits.tolist()), float(result.temperature), tuple(classes), target, lang)
+
+
+# --- activations: the curves and the gradient-flow demo depend only on a few settings ----------------------
+
+
+@shared_figures(max_entries=64)
+def activation_curves_chart(names: tuple[str, ...], lang: str) -> go.Figure:
+    """:func:`explainer.figures.activation_curves_figure` of these activations, shared."""
+    return activation_curves_figure(curves(list(names)), lang)
+
+
+@shared_figures(max_entries=64)
+def gradient_flow_chart(depth: int, lang: str) -> go.Figure:
+    """The gradient-flow figure of sigmoid, tanh and ReLU at ``depth`` layers, shared."""
+    return gradient_flow_figure(gradient_flows(depth), lang)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def gradient_flows(depth: int) -> list:
+    """:func:`explainer.stages.gradient_flow` of sigmoid, tanh and ReLU (seeded: the same for everyone)."""
+    return [gradient_flow(a, depth) for a in ("sigmoid", "tanh", "relu")]

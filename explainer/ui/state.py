@@ -9,7 +9,6 @@ or uploaded — lives in ``st.session_state``.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import threading
@@ -129,8 +128,8 @@ def current_model() -> SharedModel:
     return shipped_model(choice)
 
 
-def language() -> str:
-    """The session's language: the sidebar's choice, or ``?lang=`` when a link (or a reload) brings one.
+def adopt_language() -> None:
+    """First thing in every run: take ``?lang=`` when a link (or a reload) brings a language.
 
     The address's language is taken when it is not the one this session wrote there itself:
     after the student picks another language the address still shows the old one until the
@@ -139,12 +138,16 @@ def language() -> str:
     url = st.query_params.get(LANG_KEY)
     if url in LANGUAGES and url != st.session_state.get(WRITTEN + LANG_KEY) and url != st.session_state.get(LANG_KEY):
         st.session_state[WRITTEN + LANG_KEY] = url
-        with contextlib.suppress(st.errors.StreamlitAPIException):  # the sidebar's widget is drawn already
-            st.session_state[LANG_KEY] = url
-    if LANG_KEY not in st.session_state:
-        st.session_state[LANG_KEY] = normalize_language(url)
-    lang = st.session_state[LANG_KEY]
-    return lang if lang in LANGUAGES else normalize_language(lang)
+        st.session_state[LANG_KEY] = url
+
+
+def language() -> str:
+    """The session's language (the sidebar's choice); read by every text, so it reads the session only."""
+    lang = st.session_state.get(LANG_KEY)
+    if lang not in LANGUAGES:
+        lang = normalize_language(st.query_params.get(LANG_KEY))
+        st.session_state[LANG_KEY] = lang
+    return lang
 
 
 def tr(key: str, /, **fields: object) -> str:
