@@ -5,22 +5,35 @@ the page the student chose; each page lives in ``pages/`` and every computation 
 ``explainer`` package.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from explainer.ui import build_navigation, render_sidebar, tr
 from explainer.ui.address import arrive, link_note_slot, settle
+from explainer.ui.lesson_view import lesson_banner, lesson_controls
 from explainer.ui.navigation import IN_APP
-from explainer.ui.state import adopt_language
+from explainer.ui.state import PageEnd, adopt_language
+
+# The keys of Previous / Next (PageUp / PageDown, ← / →: what a presentation clicker sends) are in the
+# buttons' help; written on the buttons they took the place of the labels.
+HIDE_KEY_HINTS = '<style>button kbd[aria-label^="Shortcut"] { display: none !important; }</style>'
+ICON = str(Path(__file__).parent / "explainer" / "ui" / "assets" / "icon.png")
 
 adopt_language()
-st.set_page_config(page_title=tr("app.title"), page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title=tr("app.title"), page_icon=ICON, layout="wide")  # the tab's icon ships with the app: no request leaves
+st.markdown(HIDE_KEY_HINTS, unsafe_allow_html=True)
 page, spec = build_navigation()
 arrive(spec.owner)
 slot = link_note_slot()
 render_sidebar(training_status=spec.url_path != "train")
+stop = lesson_banner(spec.path)
 st.session_state[IN_APP] = True
 try:
     page.run()
+except PageEnd:
+    pass  # the page ended early (an error, presenter mode): the app still draws its last parts
 finally:
     st.session_state[IN_APP] = False
     settle(slot)
+    lesson_controls(stop, spec.path)

@@ -23,9 +23,29 @@ EXIT_USAGE = 2
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (and exit code 2)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}  # filled by add_subparsers: command name → its parser
+
     def error(self, message: str) -> NoReturn:
         command = " ".join(["python -m explainer", *self.prog.split()[1:], "--help"])  # prog: "explainer [command]"
         self.exit(EXIT_USAGE, f"error: {message} (see `{command}`)\n")
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        action = super().add_subparsers(**kwargs)
+        self.commands = action.choices
+        return action
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None) -> argparse.Namespace:  # type: ignore[override]
+        """As argparse's, but an unknown flag after a command is that command's error, pointing at its ``--help``."""
+        argv = list(sys.argv[1:] if args is None else args)
+        parsed, extras = self.parse_known_args(argv, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            after_command = command in argv and extras[0] in argv[argv.index(command) + 1 :]
+            (self.commands[command] if after_command and command in self.commands else self).error(
+                f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,11 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fc-seed", type=int, default=0)
     p.add_argument("--temperature", type=float, default=1.0)
 
-    p = sub.add_parser("softmax", help="softmax step by step (and cross-entropy with --target)")
+    from .stages.softmax import MARGIN
+
+    p = sub.add_parser("softmax", help="softmax step by step (and cross-entropy and hinge with --target)")
     common(p)
     p.add_argument("--logits", type=float, nargs="+", required=True, metavar="Z")
     p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--target", type=int, default=None, help="true class: also print the cross-entropy and hinge losses")
+    p.add_argument("--target", type=int, default=None, help="true class: also print the cross-entropy (on z / T) and hinge (on z) losses")
+    p.add_argument("--margin", type=float, default=MARGIN.default, help=f"the hinge's margin Δ (default {MARGIN.default:g})")
 
     from .saliency import METHODS
 
@@ -435,15 +458,15 @@ def cmd_softmax(args: argparse.Namespace) -> dict[str, Any]:
         "log_probabilities": nested(result.log_probabilities),
         "naive_overflows": result.naive_fails,
     }
-    if args.target is not None:
-        scaled = nested(result.scaled)
-        ce = cross_entropy(scaled, args.target)
-        out["cross_entropy"] = ce.loss
-        out["hinge"] = hinge(scaled, args.target).loss
+    if args.target is not None:  # both from the logits z: cross-entropy divides by T itself, the hinge never does
+        h = hinge(result.logits, args.target, args.margin)
+        out["cross_entropy"] = cross_entropy(result.logits, args.target, temperature=result.temperature).loss
+        out["hinge"] = h.loss
+        out["margin"] = h.margin
     if not args.json:
         print("probabilities: " + " ".join(fmt(p, 4) for p in out["probabilities"]))
         if "cross_entropy" in out:
-            print(f"cross-entropy: {out['cross_entropy']:.4f}   hinge (margin 1): {out['hinge']:.4f}")
+            print(f"cross-entropy: {fmt(out['cross_entropy'], 4)}   hinge (margin {fmt(out['margin'])}): {fmt(out['hinge'], 4)}")
     return out
 
 

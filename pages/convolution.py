@@ -5,11 +5,12 @@ import streamlit as st
 from explainer.stages import INPUT_PRESETS, KERNEL_PRESETS, ConvSettings, conv2d_reference, conv_code, fmt, input_preset, kernel_preset
 from explainer.stages.conv import BIAS, DILATION, INPUT_SIDE, KERNEL_SIDE, PADDING, STRIDE
 from explainer.ui.address import bound
+from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, language, tr
 from explainer.ui.export import export_buttons
 from explainer.ui.figure_cache import conv_chart, shared_convolve
 from explainer.ui.grids import preset_grid
-from explainer.ui.presenter import FIGURE_ZOOM, aside
+from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import page_start, publish, reset_button, show_error, size_and_check, stepper
 
 ensure_navigation()
@@ -38,13 +39,13 @@ with col_settings:
     reset_button("conv_")
 
 if x is None or kernel is None:
-    st.stop()
+    end_page()
 try:
     settings = ConvSettings(int(stride), int(padding), int(dilation), float(bias))
     result = shared_convolve(x, kernel, settings)
 except ValueError as exc:
     show_error(exc)
-    st.stop()
+    end_page()
 publish("conv", result.output)
 
 
@@ -56,7 +57,7 @@ def _term(value: float) -> str:
 def show_window(step: int) -> None:
     """The figure at one window and the sentence that writes its sum out."""
     window = result.windows[step]
-    st.plotly_chart(conv_chart(result, step, lang, zoom=FIGURE_ZOOM if presenting else 1.0), key="conv_figure")
+    plotly_chart(conv_chart(result, step, lang), key="conv_figure")
     terms = " + ".join(f"{_term(v)}·{_term(w)}" for v, w in zip(window.values.flatten().tolist(), kernel.flatten().tolist()))
     st.markdown(tr("conv.step_text", step=step + 1, steps=result.steps, row=window.out_row + 1, col=window.out_col + 1,
                    terms=terms, bias=f" + {fmt(settings.bias)}" if settings.bias else "", total=fmt(window.total)))
@@ -66,7 +67,7 @@ if not presenting:
     st.divider()
 stepper("conv_step", result.steps, show_window)
 if presenting:
-    st.stop()
+    end_page()
 
 left, right = st.columns(2, gap="large")
 with left:

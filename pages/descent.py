@@ -99,6 +99,9 @@ with aside("gd_two_optimizers") if presenting else st.container():
     chosen = option(st.multiselect, tr("gd.optimizers"), OPTIMIZERS, default=list(OPTIMIZERS), key="gd_two_optimizers",
                     format_func=labeller("gd.opt."))
     reset_button("gd_two_")
+names = {"all": tr("gd.focus_all"), **{o: tr(f"gd.opt.{o}") for o in chosen}}
+focus = option(st.segmented_control, tr("gd.focus"), list(names), key="gd_two_focus", default="all", required=True,
+               format_func=names.__getitem__, help=tr("gd.focus_help"))
 try:
     if not chosen:
         raise LocalizedError("err.no_optimizer")
@@ -110,7 +113,7 @@ except ValueError as exc:
 if runs:
     function2 = get_function(name2, condition)
     st.latex(function2.latex)
-    plotly_chart(race_chart(function2, runs, race_key, lang), key="gd_two_figure")
+    plotly_chart(race_chart(function2, runs, race_key, None if focus == "all" else focus, lang), key="gd_two_figure")
     st.caption(tr("gd.race_caption"))
     st.dataframe({tr("gd.table.optimizer"): [tr(f"gd.opt.{r.optimizer}") for r in runs], tr("gd.table.lr"): [num(r.lr) for r in runs],
                   tr("gd.table.steps"): [str(r.converged_at) if r.converged_at is not None else "—" for r in runs],

@@ -9,7 +9,7 @@ from explainer.figures import image_figure
 from explainer.forward import stage_names, trace
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import shared_dataset
-from explainer.ui.digits import choose_digit
+from explainer.ui.digits import choose_digit, chooser_hidden
 from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.stage_view import show_stage
 from explainer.ui.widgets import page_start, stepper
@@ -25,9 +25,9 @@ try:
 except DatasetUnavailable:
     dataset = None
 
-input_column, stage_column = st.columns([1, 2.3], gap="large")
-with input_column:
-    with aside("fwd_digit") if presenting else st.container():
+input_column, stage_column = st.columns([1, 3] if presenting else [1, 2.3], gap="large")
+with input_column:  # presenting a test digit, its chooser is out of sight; a drawing or an upload needs it
+    with aside("fwd_digit") if chooser_hidden(presenting, dataset) else st.container():
         picked = choose_digit("fwd_", dataset, classes, meta.dataset)
 result = None
 if picked is not None:
@@ -36,8 +36,9 @@ if picked is not None:
     digit_key = hashlib.sha1(digit.detach().cpu().numpy().tobytes()).hexdigest()
     prediction = result.prediction
     with input_column:
-        plotly_chart(image_figure(picked.image, tr("fwd.sees"), height=260), key="fwd_seen")
-        a, b = st.columns(2)
+        st.markdown(f"**{tr('fwd.sees')}**")  # above, not in the figure: its title did not fit the column
+        plotly_chart(image_figure(picked.image, height=240), key="fwd_seen")
+        a, b = (st.container(), st.container()) if presenting else st.columns(2)  # (stacked on a projector: room for the numbers)
         a.metric(tr("fwd.prediction"), classes[prediction], tr("fwd.confidence", p=f"{float(result.probabilities[prediction]):.1%}"),
                  delta_color="off", delta_arrow="off")
         if picked.label is not None:
@@ -58,5 +59,5 @@ def show(step: int) -> None:
         show_stage(shared, result, step, digit_key, classes, presenting, lang)
 
 
-with stage_column:
+with stage_column, st.container(key="fwd_stage"):
     stepper("fwd_step", names, show, play=False)

@@ -19,6 +19,7 @@ from explainer.stages import (
 )
 from explainer.stages.grid import DTYPE
 from explainer.stages.linear import LAYER_SEED, OUTPUTS
+from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, language, tr
 from explainer.ui.address import bound, option
 from explainer.ui.export import export_buttons
@@ -43,7 +44,7 @@ with aside("fc_source") if presenting else st.container():
     if source == "own":
         block = grid_editor("fc_input", course_walkthrough().pool.output, "input")
 if block is None:
-    st.stop()
+    end_page()
 flat = flatten(block)
 plotly_chart(flatten_figure(flat, lang), key="fc_flatten_figure")
 c, h, w = flat.input.shape
@@ -62,8 +63,9 @@ with controls:
     reset_button("fc_")
 default_w, default_b = seeded_layer(int(outputs), d, int(seed))
 with weights:
-    st.caption(tr("fc.edit_weights"))
+    st.markdown(tr("fc.weight_label"))
     weight = seeded_grid("fc_weight", default_w, (d, outputs, seed), "weight")
+    st.markdown(tr("fc.bias_label"))
     bias_row = seeded_grid("fc_bias", default_b[None, :], (d, outputs, seed), "bias")
 
 result = None
@@ -86,7 +88,7 @@ if result is not None:
                 f"fc = nn.Linear({d}, {k})      # fc.weight: [{k}, {d}], fc.bias: [{k}]\n"
                 f"y = fc(x)                 # x: [1, {d}] -> y: [1, {k}]  (y = x @ fc.weight.T + fc.bias)", language="python")
 if presenting:
-    st.stop()
+    end_page()
 
 # --- the batch case, and real layers ---------------------------------------------------------------
 st.divider()

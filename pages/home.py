@@ -7,6 +7,7 @@ from explainer.lesson import LESSON_MINUTES, lesson_stops
 from explainer.model import count_parameters
 from explainer.ui import SECTIONS, current_model, ensure_navigation, language, lesson_sections, runtime_device, tr
 from explainer.ui.address import with_language
+from explainer.ui.lesson_view import present_lesson_button
 
 ensure_navigation()
 
@@ -29,6 +30,7 @@ if shared is not None:
 
 st.header(tr("lesson.title", minutes=LESSON_MINUTES))
 st.markdown(tr("lesson.intro"))
+present_lesson_button()
 pages = {page.path: page for section in SECTIONS for page in section.pages}
 lang = language()
 for number, stop in enumerate(lesson_stops(set(pages)), start=1):

@@ -10,6 +10,7 @@ from explainer.figures.landscape import prediction_figure
 from explainer.landscape import BATCH_SIZES, FILTER_NORMALIZED_CODE, GRID_SIZES, PAGE_SEED, SPAN, check_grid, check_seed, point
 from explainer.model import count_parameters
 from explainer.ui.address import bound
+from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import shared_dataset
 from explainer.ui.landscape_view import Landscape
@@ -27,7 +28,7 @@ try:
     dataset = shared_dataset(meta.dataset)
 except DatasetUnavailable as exc:
     show_error(exc)
-    st.stop()
+    end_page()
 
 
 st.caption(tr("ld.model_caption", kind=tr(f"model.kind.{meta.model.kind}"), n=f"{count_parameters(shared.model):,}"))
@@ -42,7 +43,7 @@ try:
     seed = check_seed(int(seed))
 except ValueError as exc:
     show_error(exc)
-    st.stop()
+    end_page()
 
 view = Landscape(shared, dataset, seed, size)
 
@@ -93,7 +94,7 @@ pick, picture, bars = st.columns([1, 0.8, 2.6], gap="medium")
 with pick:
     if digit != min(max(digit, 1), size):  # a smaller batch
         st.session_state["ld_digit"] = digit = min(max(digit, 1), size)
-    bound(st.number_input, tr("ld.digit"), min_value=1, max_value=size, value=1, step=1, key="ld_digit",
+    bound(st.number_input, tr("ld.digit", n=size), min_value=1, max_value=size, value=1, step=1, key="ld_digit",
                     help=tr("ld.digit_help", n=size))
     st.markdown(tr("ld.truth", label=classes[label]))
     st.caption(tr("ld.timing", ms=f"{moved.seconds * 1000:.0f}"))

@@ -7,12 +7,13 @@ import torch
 from explainer.stages import POOL_KINDS, PoolSettings, course_walkthrough, fmt, pool_code, pool_reference
 from explainer.stages.grid import DTYPE
 from explainer.stages.pool import POOL_KERNEL, POOL_PADDING, POOL_STRIDE
+from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.address import bound, option
 from explainer.ui.export import export_buttons
 from explainer.ui.figure_cache import pool_chart, shared_pool
 from explainer.ui.grids import grid_editor
-from explainer.ui.presenter import FIGURE_ZOOM, aside
+from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.widgets import page_start, provenance, publish, reset_button, show_error, size_and_check, stepper, upstream
 
 ensure_navigation()
@@ -43,20 +44,20 @@ with col_settings:
     reset_button("pool_")
 
 if values is None:
-    st.stop()
+    end_page()
 try:
     settings = PoolSettings(kind, int(kernel), int(stride), int(padding))
     result = shared_pool(values, settings)
 except ValueError as exc:
     show_error(exc)
-    st.stop()
+    end_page()
 publish("pool", result.output)
 
 
 def show_window(step: int) -> None:
     """The figure at one window and the sentence that says what the window keeps."""
     window = result.windows[step]
-    st.plotly_chart(pool_chart(result, step, lang, zoom=FIGURE_ZOOM if presenting else 1.0), key="pool_figure")
+    plotly_chart(pool_chart(result, step, lang), key="pool_figure")
     where = {"step": step + 1, "steps": result.steps, "row": window.out_row + 1, "col": window.out_col + 1, "total": fmt(window.result)}
     numbers = [fmt(v) for v in window.values.flatten().tolist()]
     if kind == "max":
@@ -69,7 +70,7 @@ if not presenting:
     st.divider()
 stepper("pool_step", result.steps, show_window)
 if presenting:
-    st.stop()
+    end_page()
 if settings.padding:
     st.info(tr(f"pool.padding_note.{kind}"), icon=":material/info:")
 

@@ -9,11 +9,12 @@ from explainer.figures import attribution_figure, image_figure
 from explainer.i18n import LocalizedError
 from explainer.methods import settings_used
 from explainer.saliency import METHODS, Attribution, Settings, conv_layers
+from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, labeller, language, model_or_stop, tr
 from explainer.ui.address import bound, option
 from explainer.ui.attribution_view import attribution, probabilities, show_view
 from explainer.ui.data import shared_dataset
-from explainer.ui.digits import choose_digit
+from explainer.ui.digits import choose_digit, chooser_hidden
 from explainer.ui.presenter import aside, plotly_chart, presenter_toggle
 from explainer.ui.widgets import show_error
 
@@ -32,8 +33,8 @@ try:
 except DatasetUnavailable:
     dataset = None
 
-chooser, main = st.columns([1, 2.3], gap="large")
-with chooser, aside("sal_digit") if presenting else st.container():
+chooser, main = st.columns([1, 3] if presenting else [1, 2.3], gap="large")
+with chooser, aside("sal_digit") if chooser_hidden(presenting, dataset) else st.container():  # (a drawing or an upload needs its chooser)
     chosen = choose_digit("sal_", dataset, classes, meta.dataset)
 # --- which class, which methods, their settings ------------------------------------------------------
 # Drawn before a digit is there, so that a link's settings wait for the digit the student draws.
@@ -73,11 +74,12 @@ with main:
     # --- the maps ---------------------------------------------------------------------------------
     if chosen is None:
         title.title(tr("sal.title_plain"))
-        st.stop()
+        end_page()
     title.title(tr("sal.title", answer=classes[prediction]))
     with chooser:
-        plotly_chart(image_figure(chosen.image, tr("fwd.sees"), height=260), key="sal_seen")
-        a, b = st.columns(2)
+        st.markdown(f"**{tr('fwd.sees')}**")  # above, not in the figure: its title did not fit the column
+        plotly_chart(image_figure(chosen.image, height=240), key="sal_seen")
+        a, b = (st.container(), st.container()) if presenting else st.columns(2)  # (stacked on a projector: room for the numbers)
         a.metric(tr("fwd.prediction"), classes[prediction], tr("fwd.confidence", p=f"{float(p[prediction]):.1%}"), delta_color="off",
                  delta_arrow="off")
         if chosen.label is not None:
@@ -85,7 +87,7 @@ with main:
                      delta_color="normal" if chosen.label == prediction else "inverse", delta_arrow="off")
     if not methods:
         st.info(tr("sal.none"), icon=":material/checklist:")
-        st.stop()
+        end_page()
     results: list[Attribution] = []
     keys: list[tuple[str, tuple]] = []
     with st.spinner(tr("sal.computing")):
@@ -98,8 +100,9 @@ with main:
             except LocalizedError as exc:
                 show_error(exc)
     if results:
-        plotly_chart(attribution_figure(chosen.image, results, lang, overlay=overlay, columns=5 if presenting else 3, panel_height=262),
-                     key="sal_maps")
+        with st.container(key="sal_maps_view"):
+            plotly_chart(attribution_figure(chosen.image, results, lang, overlay=overlay, columns=3, panel_height=300 if presenting else 262),
+                         key="sal_maps")
         unsigned = [tr(f"sal.method.{r.method}") for r in results if not r.signed]
         legend = ([tr("sal.legend_signed", c=classes[target])] if any(r.signed for r in results) else []) + (
             [tr("sal.legend_absolute", names=tr("sal.list_separator").join(unsigned))] if unsigned else [])

@@ -5,6 +5,7 @@ import streamlit as st
 
 from explainer.stages import course_walkthrough, cross_entropy, fmt, hinge, loss_table, parse_vector_text, softmax
 from explainer.stages.softmax import LOGIT_PRESETS, MARGIN, MAX_LOGITS, TEMPERATURES
+from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, labeller, language, tr
 from explainer.ui.address import bound, option
 from explainer.ui.export import export_buttons
@@ -40,7 +41,7 @@ try:
 except ValueError as exc:
     with figure:
         show_error(exc)
-    st.stop()
+    end_page()
 
 classes = [str(i) for i in range(len(logits))]
 with controls:
@@ -49,34 +50,38 @@ with figure:
     plotly_chart(softmax_chart(result, classes, target, lang), key="softmax_figure")
 with aside("softmax_margin") if presenting else st.container():
     margin = bound(st.slider, tr("softmax.margin"), **MARGIN.widget, key="softmax_margin")
-if presenting:
-    st.stop()
 
-st.subheader(tr("softmax.steps_title"))
-st.dataframe(pd.DataFrame({
+st.subheader(tr("softmax.steps_title"))  # the steps stay while presenting: the lesson's question is about them
+steps = pd.DataFrame({
     tr("softmax.col.class"): classes, "z": [fmt(v, 4) for v in result.logits.tolist()],
     "z / T": [fmt(v, 4) for v in result.scaled.tolist()], "z / T − max": [fmt(v, 4) for v in result.shifted.tolist()],
     "exp(·)": [fmt(v, 6) for v in result.exps.tolist()], "p = exp / Σ": [fmt(v, 6) for v in result.probabilities.tolist()],
-}), hide_index=True)
+})
+if presenting:  # an HTML table: its numbers follow presenter mode's type size
+    st.table(steps.set_index(tr("softmax.col.class")))
+else:
+    st.dataframe(steps, hide_index=True)
 st.markdown(tr("softmax.sum", total=fmt(result.total, 6)))
 if result.naive_fails:
     st.warning(tr("softmax.naive_fails"), icon=":material/warning:")
 else:
     st.caption(tr("softmax.naive_ok"))
+if presenting:
+    end_page()
 
 st.divider()
 left, right = st.columns(2, gap="large")
 with left:
     st.header(tr("softmax.ce_title"))
-    ce = cross_entropy(result.scaled, target)
+    ce = cross_entropy(result.logits, target, temperature=result.temperature)
     st.latex(rf"L = -\log p_{{{target}}} = -\log {fmt(ce.probability, 6)} = {fmt(ce.loss, 4)}")
     st.markdown(tr("softmax.ce_text"))
     st.success(tr("softmax.ce_check", ce=fmt(ce.via_cross_entropy, 6), nll=fmt(ce.via_log_softmax_nll, 6)),
                icon=":material/check_circle:")
 with right:
     st.header(tr("softmax.hinge_title"))
-    h = hinge(result.scaled, target, margin)
-    z = result.scaled.tolist()
+    h = hinge(result.logits, target, margin)
+    z = list(h.scores)
 
     def num(v: float) -> str:
         return f"({fmt(v)})" if v < 0 else fmt(v)
@@ -90,7 +95,7 @@ st.header(tr("softmax.table_title"))
 st.markdown(tr("softmax.table_intro", target=target))
 rows = [{tr("softmax.col.loss"): tr(f"loss.{row.name}"), tr("softmax.col.value"): fmt(row.value, 4),
          tr("softmax.col.code"): row.code, tr("softmax.col.when"): tr(f"loss.{row.name}.when")}
-        for row in loss_table(result.scaled, target)]
+        for row in loss_table(result.logits, target, temperature=result.temperature)]
 st.table(pd.DataFrame(rows).set_index(tr("softmax.col.loss")))
 st.subheader(tr("stage.notice"))
 st.markdown(tr("softmax.notice"))

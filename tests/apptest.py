@@ -70,7 +70,8 @@ def on_screen(at: AppTest) -> list:
     """The elements of the page that a student sees: everything but what presenter mode puts aside.
 
     Presenter mode still draws the settings it hides (so they keep their values), in containers
-    keyed ``aside_…`` that its CSS hides; AppTest sees them, a student does not.
+    keyed ``aside_…`` that its CSS hides; AppTest sees them, a student does not. The same for the
+    buttons that give the arrow keys to Previous / Next (``keys_…``, ``lesson_key_…``).
     """
     from streamlit.testing.v1.element_tree import Block
 
@@ -81,7 +82,8 @@ def on_screen(at: AppTest) -> list:
     def walk(node: object) -> None:
         for child in getattr(node, "children", {}).values():
             if isinstance(child, Block):
-                if f"-{ASIDE}" not in getattr(child.proto, "id", ""):
+                block_id = getattr(child.proto, "id", "")
+                if not any(f"-{hidden}" in block_id for hidden in (ASIDE, "keys_", "lesson_key_")):
                     walk(child)
             else:
                 found.append(child)

@@ -170,13 +170,13 @@ def draw_a_seven(page) -> None:  # noqa: ANN001
     canvas.wait_for()
     expect(page.get_by_text("Draw a digit above")).to_be_visible(timeout=30_000)
     box = canvas.bounding_box()
-    x0, y0 = box["x"], box["y"]
-    page.mouse.move(x0 + 70, y0 + 60)
+    x0, y0, u = box["x"], box["y"], box["width"] / 280  # drawn for a 280 px canvas, scaled to this one
+    page.mouse.move(x0 + 70 * u, y0 + 60 * u)
     page.mouse.down()
     for i in range(1, 11):  # the bar of a 7 ...
-        page.mouse.move(x0 + 70 + i * 14, y0 + 60)
+        page.mouse.move(x0 + (70 + i * 14) * u, y0 + 60 * u)
     for i in range(1, 16):  # ... and its stem
-        page.mouse.move(x0 + 210 - i * 7, y0 + 60 + i * 11)
+        page.mouse.move(x0 + (210 - i * 7) * u, y0 + (60 + i * 11) * u)
     page.mouse.up()
 
 

@@ -93,8 +93,14 @@ def test_bad_input_gives_one_line_and_exit_code_2(capsys, argv, needle):
 
 @pytest.mark.parametrize("argv,where", [
     (["frobnicate"], "python -m explainer --help"),
+    ([], "python -m explainer --help"),
+    (["--bogus", "softmax", "--logits", "1"], "python -m explainer --help"),  # a flag before the command is the top level's
     (["saliency", "--method", "lime"], "python -m explainer saliency --help"),
     (["train", "--epochs", "many"], "python -m explainer train --help"),
+    (["softmax"], "python -m explainer softmax --help"),
+    (["softmax", "--logits", "x"], "python -m explainer softmax --help"),
+    (["softmax", "--logits", "1", "2", "--bogus"], "python -m explainer softmax --help"),  # argparse would blame the top level
+    (["info", "--bogus"], "python -m explainer info --help"),
 ])
 def test_a_usage_error_points_at_the_right_help(capsys, argv, where):
     code, out, err = run(capsys, *argv)
@@ -220,6 +226,41 @@ def test_softmax_command(capsys):
     assert data["probabilities"] == [1.0, 0.0, 0.0] and data["naive_overflows"] and data["cross_entropy"] == 0
     code, out, _ = run(capsys, "softmax", "--logits", "1", "2", "3", "--temperature", "10")
     assert code == 0 and out.startswith("probabilities: ")
+
+
+def test_softmax_command_hinge_on_the_logits_cross_entropy_on_z_over_t(capsys):
+    """The issue's example: T = 0.5 on logits 1 2 7, target 0. Hinge 9 (not 16, the hinge of z / T); cross-entropy of z / T."""
+    code, out, err = run(capsys, "softmax", "--logits", "1", "2", "7", "--target", "0", "--temperature", "0.5", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["hinge"] == 9 and data["margin"] == 1
+    assert data["cross_entropy"] == pytest.approx(-math.log(math.exp(2) / (math.exp(2) + math.exp(4) + math.exp(14))))
+    code, out, _ = run(capsys, "softmax", "--logits", "1", "2", "7", "--target", "0", "--temperature", "0.5")
+    assert code == 0 and out.splitlines()[1] == "cross-entropy: 12.0001   hinge (margin 1): 9"
+    code, out, _ = run(capsys, "softmax", "--logits", "3.2", "5.1", "-1.7", "--target", "0", "--margin", "1", "--json")
+    assert json.loads(out)["hinge"] == pytest.approx(2.9)  # CS231n
+    code, out, err = run(capsys, "softmax", "--logits", "1", "2", "--target", "0", "--margin", "-1")
+    assert code == 2 and "margin" in err
+
+
+def test_softmax_command_never_prints_minus_zero(capsys):
+    """−log 1 is -0.0 in floating point: `1000 0 -1000 --target 0` must say 0, in text and in JSON."""
+    argv = ["softmax", "--logits", "1000", "0", "-1000", "--target", "0"]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0 and out.splitlines()[1] == "cross-entropy: 0   hinge (margin 1): 0"
+    assert "-0" not in out.replace("-0.", "")  # no "-0" or "-0.0000" (a "-0.5" would be fine)
+    code, out, _ = run(capsys, *argv, "--json")
+    data = json.loads(out)
+    assert data["cross_entropy"] == 0 and "-0.0," not in out and "-0.0]" not in out and "-0.0}" not in out
+
+    def numbers(value):
+        if isinstance(value, list):
+            for v in value:
+                yield from numbers(v)
+        elif isinstance(value, float):
+            yield value
+
+    assert all(math.copysign(1, v) == 1 for v in numbers(list(data.values())) if v == 0)
 
 
 def test_forward_on_a_test_digit(capsys):

@@ -67,10 +67,10 @@ LINKS: dict[str, list[tuple[dict[str, str], dict[str, object]]]] = {
     "descent": [
         ({"gd_one_function": "two_minima", "gd_one_lr": "0.1", "gd_one_start": "1.5", "gd_one_steps": "40", "gd_one_step": "5",
           "gd_two_function": "quadratic", "gd_two_condition": "50.0", "gd_two_x": "1.5", "gd_two_y": "-1.0", "gd_two_steps": "60",
-          "gd_two_scale": "2.0", "gd_two_optimizers": "adam,sgd"},
+          "gd_two_scale": "2.0", "gd_two_optimizers": "adam,sgd", "gd_two_focus": "adam"},
          {"gd_one_function": "two_minima", "gd_one_lr": 0.1, "gd_one_start": 1.5, "gd_one_steps": 40, "gd_one_step": 5,
           "gd_two_function": "quadratic", "gd_two_condition": 50.0, "gd_two_x": 1.5, "gd_two_y": -1.0, "gd_two_steps": 60,
-          "gd_two_scale": 2.0, "gd_two_optimizers": ["adam", "sgd"]}),
+          "gd_two_scale": 2.0, "gd_two_optimizers": ["adam", "sgd"], "gd_two_focus": "adam"}),
     ],
     "train": [
         ({"train_dataset": "mnist-5k", "train_kind": "simplecnn", "train_c1": "4", "train_c2": "6", "train_kernel": "5",

@@ -11,15 +11,23 @@ def test_enlarged_scales_every_font_and_the_height_of_a_copy():
     fig.add_annotation(text="note", font={"size": 20})
     fig.update_xaxes(tickfont={"size": 11})
     big = enlarged(fig, 1.5)
-    assert big.layout.height == 600 and big.layout.font.size == 22.5
-    assert big.layout.annotations[0].font.size == 30 and big.layout.xaxis.tickfont.size == 16.5
-    assert big.data[0].textfont.size == 15
+    assert big["layout"]["height"] == 600 and big["layout"]["font"]["size"] == 22.5
+    assert big["layout"]["annotations"][0]["font"]["size"] == 30 and big["layout"]["xaxis"]["tickfont"]["size"] == 16.5
+    assert big["data"][0]["textfont"]["size"] == 15
     # the original (possibly cached, shown to other students) is as it was
     assert fig.layout.height == 400 and fig.layout.annotations[0].font.size == 20 and fig.data[0].textfont.size == 10
 
 
 def test_a_figure_without_font_sizes_gets_a_base_size():
-    assert enlarged(go.Figure(), 2).layout.font.size == 24
+    assert enlarged(go.Figure(), 2)["layout"]["font"]["size"] == 24
+
+
+def test_on_a_projector_no_font_is_smaller_than_the_minimum():
+    fig = layout(go.Figure(go.Bar(x=[1], y=[2], textfont={"size": 9})), 300)
+    fig.update_xaxes(tickfont={"size": 10})
+    big = enlarged(fig, 1.4, minimum=18)
+    assert big["data"][0]["textfont"]["size"] == 18 and big["layout"]["xaxis"]["tickfont"]["size"] == 18
+    assert big["layout"]["font"]["size"] == 21  # 15 × 1.4, above the minimum
 
 
 def test_the_descent_page_draws_its_figures_larger_only_while_presenting():

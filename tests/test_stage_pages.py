@@ -195,6 +195,7 @@ def test_the_stages_chain_from_input_to_probabilities():
     at.switch_page("pages/activation.py").run()
     ok(at)
     assert "as you left them" in " ".join(c.value for c in at.caption)
+    ok(at.slider(key="relu_shift").set_value(0).run())  # the chain itself, without the page's default shift
     assert "switched off **6** of the 9" in markdown(at)
     at.switch_page("pages/pooling.py").run()
     ok(at)
@@ -215,7 +216,10 @@ def test_the_stages_chain_from_input_to_probabilities():
 
 def test_relu_page_controls():
     at = open_page("pages/activation.py")
-    assert at.info and "changes nothing" in at.info[0].value
+    # the course's convolution output shifted by the default −10: some numbers negative, some not
+    assert at.slider(key="relu_shift").value == -10 and "switched off **3** of the 9" in markdown(at)
+    ok(at.slider(key="relu_shift").set_value(0).run())
+    assert at.info and "changes nothing" in at.info[0].value  # no negative number: ReLU changes nothing, and says so
     ok(at.slider(key="relu_shift").set_value(-20).run())
     assert "switched off **6** of the 9" in markdown(at)
     ok(at.selectbox(key="relu_activation").set_value("sigmoid").run())

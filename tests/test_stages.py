@@ -184,11 +184,64 @@ def test_cross_entropy_three_ways_and_hinge():
     ce = cross_entropy([2.0, 1.0, 0.1], 0)
     assert ce.loss == pytest.approx(-math.log(ce.probability))
     assert ce.loss == pytest.approx(ce.via_cross_entropy) == pytest.approx(ce.via_log_softmax_nll)
-    h = hinge([3.2, 5.1, -1.7], 0, 1.0)  # the classic CS231n numbers: 2.9 + 0 = 2.9
+    h = hinge([3.2, 5.1, -1.7], 0, 1.0)  # the classic CS231n numbers: max(0, 5.1 − 3.2 + 1) + max(0, −1.7 − 3.2 + 1) = 2.9 + 0
     assert h.terms == pytest.approx((0, 2.9, 0)) and h.loss == pytest.approx(2.9)
-    assert h.pytorch_multi_margin == pytest.approx(2.9 / 3)
+    assert h.scores == (3.2, 5.1, -1.7)  # what the page shows under the formula: the scores the loss used
+    assert h.pytorch_multi_margin == pytest.approx(2.9 / 3)  # nn.MultiMarginLoss divides by the number of classes
     with pytest.raises(ValueError):
         hinge([1, 2], 5)
+    with pytest.raises(ValueError):
+        hinge([1, 2], 0, -1)
+
+
+def test_the_temperature_reaches_cross_entropy_but_not_the_hinge():
+    """The issue's example: logits 1 2 7, true class 0, T = 0.5. The hinge is the textbook 9, not 16."""
+    z, t = [1.0, 2.0, 7.0], 0.5
+    h = hinge(z, 0)
+    assert h.terms == (0, 2, 7) and h.loss == 9  # max(0, 2 − 1 + 1) + max(0, 7 − 1 + 1)
+    assert hinge(softmax(z, t).scaled, 0).loss == 16  # the old mistake: the hinge on z / T = 2, 4, 14
+    ce = cross_entropy(z, 0, temperature=t)
+    assert ce.temperature == t
+    assert ce.loss == pytest.approx(float(F.cross_entropy(torch.tensor([[2.0, 4.0, 14.0]], dtype=D), torch.tensor([0]))))
+    assert ce.probability == pytest.approx(float(softmax(z, t).probabilities[0]))
+    assert cross_entropy(z, 0).loss != pytest.approx(ce.loss)
+    with pytest.raises(ValueError):
+        cross_entropy(z, 0, temperature=0)
+    rows = {r.name: r for r in loss_table(z, 0, temperature=t)}
+    assert rows["multi_margin"].value == pytest.approx(9 / 3) and "(z, y)" in rows["multi_margin"].code
+    assert rows["cross_entropy"].value == pytest.approx(ce.loss) and "z / T" in rows["cross_entropy"].code
+
+
+@settings(max_examples=100, deadline=None)
+@given(z=st.lists(numbers, min_size=2, max_size=10), data=st.data(),
+       margin=st.floats(0, 5), t=st.sampled_from([0.1, 0.5, 1.0, 2.0, 10.0]))
+def test_hinge_agrees_with_pytorch_multi_margin_loss(z, data, margin, t):
+    """``nn.MultiMarginLoss`` is the course's sum divided by the number of classes C, on the scores, whatever T."""
+    y = data.draw(st.integers(0, len(z) - 1))
+    scores, target = torch.tensor([z], dtype=D), torch.tensor([y])
+    expected = float(torch.nn.MultiMarginLoss(margin=margin)(scores, target))
+    h = hinge(z, y, margin)
+    assert h.loss / len(z) == pytest.approx(expected, abs=1e-9) and h.pytorch_multi_margin == pytest.approx(expected, abs=1e-9)
+    assert h.loss == pytest.approx(sum(max(0.0, zj - z[y] + margin) for j, zj in enumerate(z) if j != y), abs=1e-9)
+    row = next(r for r in loss_table(z, y, temperature=t) if r.name == "multi_margin")
+    assert row.value == pytest.approx(float(torch.nn.MultiMarginLoss()(scores, target)), abs=1e-9)
+    ce = cross_entropy(z, y, temperature=t)
+    assert ce.loss == pytest.approx(float(F.cross_entropy(scores / t, target)), abs=1e-9)
+
+
+def test_a_certain_class_costs_zero_not_minus_zero():
+    """−log 1 is -0.0 in floating point; a student must read 0."""
+    def positive_zero(v):
+        return v != 0 or math.copysign(1, v) == 1
+
+    ce = cross_entropy([1000, 0, -1000], 0)
+    assert all(positive_zero(v) for v in (ce.loss, ce.via_cross_entropy, ce.via_log_softmax_nll))
+    assert all(positive_zero(r.value) for r in loss_table([1000, 0, -1000], 0))
+    h = hinge([5, 0, 0], 0, -0.0)
+    assert positive_zero(h.margin) and all(positive_zero(v) for v in (*h.terms, h.loss, h.pytorch_multi_margin))
+    result = softmax([-5e-324, 0], 100)  # z / T underflows to -0.0
+    for tensor in (result.scaled, result.shifted, result.log_probabilities, result.probabilities):
+        assert all(positive_zero(v) for v in tensor.tolist())
 
 
 def test_loss_table_values():
@@ -196,6 +249,21 @@ def test_loss_table_values():
     assert rows["cross_entropy"] == pytest.approx(rows["nll"]) == pytest.approx(rows["kl_div"])
     assert set(rows) == {"cross_entropy", "nll", "bce_with_logits", "mse", "l1", "smooth_l1", "kl_div", "multi_margin"}
     assert all(v >= 0 for v in rows.values())
+
+
+def test_loss_table_the_temperature_reaches_exactly_the_softmax_losses():
+    z, t = [2.0, 1.0, 0.1], 0.5
+    plain = {r.name: r for r in loss_table(z, 0)}
+    hot = {r.name: r for r in loss_table(z, 0, temperature=t)}
+    raw = {"bce_with_logits", "multi_margin"}  # a sigmoid per class, and the hinge: scores, no softmax
+    for name in plain:
+        if name in raw:
+            assert hot[name].value == plain[name].value and "z / T" not in hot[name].code
+        else:
+            assert hot[name].value != pytest.approx(plain[name].value) and "z / T" in hot[name].code
+    assert hot["cross_entropy"].value == pytest.approx(cross_entropy(z, 0, temperature=t).loss)
+    p = softmax(z, t).probabilities
+    assert hot["mse"].value == pytest.approx(float(((p - torch.tensor([1.0, 0, 0], dtype=D)) ** 2).mean()))
 
 
 def test_relu_marks_the_cells_it_zeroed_and_derivatives_come_from_autograd():
@@ -341,6 +409,14 @@ def test_edge_kernels_find_edges_and_need_two_cells():
     assert vertical.output.abs().max() > 0 and horizontal.output.abs().max() == 0
     with pytest.raises(ValueError):
         kernel_preset("vertical_edge", 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(v=st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([-0.0, -1e-12, -0.0004, -0.4, -0.5]), digits=st.integers(0, 6))
+def test_fmt_never_shows_minus_zero(v, digits):
+    shown = fmt(v, digits)
+    assert float(shown.replace("−", "-")) != 0 or shown == "0"
+    assert float(shown) == pytest.approx(round(v, digits), abs=10 ** -digits)
 
 
 def test_resize_and_fmt():

@@ -36,34 +36,36 @@ def layout(fig: go.Figure, height: int) -> go.Figure:
 
 
 _FONT_KEYS = ("font", "tickfont", "textfont", "insidetextfont", "outsidetextfont")
+PLOTLY_DEFAULT_FONT = 12  # px: what Plotly uses where a figure sets no size
 
 
-def _scale_fonts(node: object, factor: float) -> None:
+def _scale_fonts(node: object, factor: float, minimum: float) -> None:
     if isinstance(node, list):
         for item in node:
-            _scale_fonts(item, factor)
+            _scale_fonts(item, factor, minimum)
         return
     if not isinstance(node, dict):
         return
     for key, value in node.items():
         if key in _FONT_KEYS and isinstance(value, dict) and isinstance(value.get("size"), (int, float)):
-            value["size"] = round(value["size"] * factor, 1)
-        _scale_fonts(value, factor)
+            value["size"] = round(max(value["size"] * factor, minimum), 1)
+        _scale_fonts(value, factor, minimum)
 
 
-def enlarged(fig: go.Figure, factor: float = 1.4) -> go.Figure:
-    """A copy of ``fig`` for a projector: every font ``factor`` times larger, the height too.
+def enlarged(fig: go.Figure, factor: float = 1.4, minimum: float = 0.0) -> dict:
+    """``fig`` for a projector, as a plain figure dict: every font ``factor`` times larger and at
+    least ``minimum`` px, the height ``factor`` times larger.
 
     Fonts without a size of their own follow ``layout.font`` (Plotly's default is 12 px), so
     that one is always set. The figure given is left alone: it may be a cached one that other
-    students' pages show at its normal size.
+    students' pages show at its normal size. A dict, not a new ``go.Figure``: Streamlit takes
+    either, and building a Figure would validate every trace again.
     """
     spec = fig.to_plotly_json()
-    _scale_fonts(spec, factor)
+    _scale_fonts(spec, factor, minimum)
     layout = spec.setdefault("layout", {})
     font = layout.setdefault("font", {})
-    if "size" not in font:
-        font["size"] = round(12 * factor, 1)
+    font["size"] = round(max(font.get("size", PLOTLY_DEFAULT_FONT * factor), minimum), 1)
     if isinstance(layout.get("height"), (int, float)):
         layout["height"] = round(layout["height"] * factor)
-    return go.Figure(spec)
+    return spec

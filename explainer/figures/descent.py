@@ -28,6 +28,7 @@ VERDICT_COLORS = {"crawling": "#56B4E9", "converged": GOOD_COLOR, "oscillating":
                   "diverged": BAD_COLOR}
 MAX_FRAMES = 40
 MAX_PATH = 120  # points per drawn path in the race
+PALE = "#c9c9c9"  # the paths not in focus
 
 
 def num(value: float) -> str:
@@ -75,10 +76,12 @@ def _player(fig: go.Figure, lang: str, y: float, duration: int, redraw: bool = F
 
 
 def _frame_steps(total: int) -> list[int]:
-    """At most MAX_FRAMES steps from 0 to ``total``, evenly spread, the last one included."""
-    if total + 1 <= MAX_FRAMES:
-        return list(range(total + 1))
-    return sorted({round(i * total / (MAX_FRAMES - 1)) for i in range(MAX_FRAMES)})
+    """At most MAX_FRAMES steps from 0 to ``total``: every k-th step for a round k (1, 2, 5, 10, 20, 25, 50 …),
+    so the slider reads 0, 10, 20 … rather than 15, 21, 26 …; the last step always included."""
+    for k in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if total // k + 2 <= MAX_FRAMES:
+            break
+    return sorted(set(range(0, total + 1, k)) | {total})
 
 
 # --- one weight ---------------------------------------------------------------------------------------
@@ -173,8 +176,8 @@ def lr_sweep_figure(sweep: LrSweep, lr: float, lang: str) -> go.Figure:
                                 "line": {"color": "#333", "width": 1}},
                      "hovertemplate": "η = %{x:.3g}<br>" + t("gd.gap", lang) + " = %{y:.3g}<extra></extra>"})
     fig = go.Figure(data=data, layout={
-        "xaxis": {"type": "log", "title": {"text": t("gd.axis.lr", lang)}, "exponentformat": "power"},
-        "yaxis": {"type": "log", "title": {"text": t("gd.axis.gap", lang, steps=sweep.steps)}, "exponentformat": "power"},
+        "xaxis": {"type": "log", "title": {"text": t("gd.axis.lr", lang)}, "tickformat": "~g"},
+        "yaxis": {"type": "log", "title": {"text": t("gd.axis.gap", lang, steps=sweep.steps)}, "tickformat": "~g"},
         "shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": lr, "x1": lr, "y0": 0, "y1": 1,
                     "line": {"color": "#333", "width": 2, "dash": "dash"}}],
         "annotations": [{"xref": "x", "yref": "paper", "x": math.log10(lr), "y": 1.0, "yanchor": "bottom", "showarrow": False,
@@ -234,17 +237,19 @@ def race_label(run: Trajectory, lang: str) -> str:
     return f"{name} (η = {num(run.lr)}): {result}"
 
 
-def race_figure(function: Function, runs: Sequence[Trajectory], lang: str, resolution: int = 70) -> go.Figure:
+def race_figure(function: Function, runs: Sequence[Trajectory], lang: str, resolution: int = 70,
+                focus: str | None = None) -> go.Figure:
     """Contour map (left) and 3D surface (right) of ``function`` with every optimizer's path, racing.
 
-    One frame per few steps (at most 60): each path grows from the common start, the dots mark
-    where each optimizer is now. Contour colours follow log(1 + L − min) so the valleys show;
-    the surface is the loss itself.
+    One frame per few steps (a round number of them, at most 40): each path grows from the
+    common start, the dots mark where each optimizer is now. Contour colours follow
+    log(1 + L − min) so the valleys show; the surface is the loss itself. With ``focus`` (an
+    optimizer's name) the other paths are drawn pale, so that one path can be followed.
     """
     xs, ys, z = surface(function, resolution)
     z_np = z.numpy()
     shade = np.log10(1 + z_np - function.minimum)
-    ticks = [v for v in (0, 0.1, 1, 10, 100, 1000, 10_000) if v <= float(z_np.max() - function.minimum) * 1.01]
+    ticks = [v for v in (0, 1, 10, 100, 1000, 10_000) if v <= float(z_np.max() - function.minimum) * 1.01]  # (0.1 sat on 0)
     (x0, x1), (y0, y1) = function.domain
     label_loss = t("gd.axis.loss", lang)
     static = [
@@ -275,7 +280,7 @@ def race_figure(function: Function, runs: Sequence[Trajectory], lang: str, resol
     stride = max(1, math.ceil(total / MAX_PATH))
     paths = [(run.points[:n].numpy().astype(np.float32), (run.losses[:n].numpy() + z_lift).astype(np.float32))
              for run, n in zip(runs, keep)]
-    colors = [OPTIMIZER_COLORS[run.optimizer] for run in runs]
+    colors = [OPTIMIZER_COLORS[run.optimizer] if focus in (None, run.optimizer) else PALE for run in runs]
     for run, (points, losses), color in zip(runs, paths, colors):
         static.append({"type": "scatter3d", "x": points[::stride, 0], "y": points[::stride, 1], "z": losses[::stride],
                        "mode": "lines", "showlegend": False, "legendgroup": run.optimizer, "scene": "scene",

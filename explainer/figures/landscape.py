@@ -83,6 +83,18 @@ def landscape_lines_figure(from_init: Line, along: Line, lang: str) -> go.Figure
     return fig
 
 
+def on_surface(a: np.ndarray, b: np.ndarray, z: np.ndarray, alpha: float, beta: float) -> float:
+    """The height of the drawn surface ``z[b, a]`` at (``alpha``, ``beta``): bilinear between the grid's points,
+    in log space like the axis (Plotly draws the surface's cells as flat pieces between them)."""
+    i = float(np.clip(np.interp(alpha, a, np.arange(len(a))), 0, len(a) - 1))
+    j = float(np.clip(np.interp(beta, b, np.arange(len(b))), 0, len(b) - 1))
+    i0, j0 = min(int(i), len(a) - 2), min(int(j), len(b) - 2)
+    fi, fj = i - i0, j - j0
+    logs = np.log(np.clip(z[j0:j0 + 2, i0:i0 + 2], 1e-12, None))
+    value = (logs[0, 0] * (1 - fi) * (1 - fj) + logs[0, 1] * fi * (1 - fj) + logs[1, 0] * (1 - fi) * fj + logs[1, 1] * fi * fj)
+    return float(np.exp(value))
+
+
 def landscape_surface_figure(grid: Grid, alpha: float, beta: float, loss: float, lang: str) -> go.Figure:
     """Contour map (left) and 3D surface (right) of the loss over the plane θ + α·d₁ + β·d₂.
 
@@ -121,9 +133,12 @@ def landscape_surface_figure(grid: Grid, alpha: float, beta: float, loss: float,
         {"type": "scatter3d", "x": [0.0], "y": [0.0], "z": [center], "mode": "markers", "showlegend": False,
          "marker": {"symbol": "diamond", "size": 7, "color": "white", "line": marker_line}, "scene": "scene",
          "hoverinfo": "skip"},
-        {"type": "scatter3d", "x": [alpha, alpha], "y": [beta, beta], "z": [max(low, 1e-6), point_loss], "mode": "lines+markers",
-         "showlegend": False, "line": {"color": BAD_COLOR, "width": 5}, "marker": {"size": [0, 8], "color": HIGHLIGHT},
-         "scene": "scene", "hoverinfo": "skip"},
+        # the chosen point drawn on the surface itself (the surface between grid points is the drawn one),
+        # large, with a stem down to the floor so that the eye finds where it is
+        {"type": "scatter3d", "x": [alpha, alpha], "y": [beta, beta], "z": [max(low, 1e-6), on_surface(a, b, z, alpha, beta)],
+         "mode": "lines+markers", "showlegend": False, "line": {"color": BAD_COLOR, "width": 6},
+         "marker": {"size": [0, 14], "color": HIGHLIGHT, "line": {"color": "#222", "width": 3}},
+         "scene": "scene", "hovertemplate": f"α = {alpha:.2f}, β = {beta:.2f}<br>{label} = {loss:.3f}<extra></extra>"},
     ]
     span = float(max(abs(a.min()), abs(a.max())))
     fig = go.Figure(data=data, layout={
@@ -142,6 +157,6 @@ def landscape_surface_figure(grid: Grid, alpha: float, beta: float, loss: float,
 
 def prediction_figure(probabilities, classes: list[str], lang: str) -> go.Figure:  # noqa: ANN001 - a tensor [classes]
     """The moved model's probabilities for one digit, the predicted class highlighted (compact)."""
-    fig = vector_figure(probabilities, lang, labels=classes, highlight=int(probabilities.argmax()), probabilities=True)
-    fig.update_layout(height=260, margin={"t": 30, "b": 50})
+    fig = vector_figure(probabilities, lang, labels=classes, highlight=int(probabilities.argmax()), probabilities=True, lying=True)
+    fig.update_layout(margin={"t": 20, "b": 40})
     return fig

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from ..i18n import t
 from .common import BAD_COLOR, GOOD_COLOR, HIGHLIGHT, SIGNED_SCALE, TRAIN_COLOR, layout
+from .stages import percent
 
 GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
 DIVERGING = [[0.0, "#b2182b"], [0.5, "#f7f7f7"], [1.0, "#2166ac"]]
@@ -71,8 +72,12 @@ def feature_maps_figure(maps: torch.Tensor, lang: str, columns: int = 8, selecte
     return fig
 
 
-def kernels_figure(weight: torch.Tensor, lang: str, in_channel: int = 0, columns: int = 8) -> go.Figure:
-    """The learned ``k×k`` kernels of a conv layer that read input channel ``in_channel``, one per output map."""
+def kernels_figure(weight: torch.Tensor, lang: str, in_channel: int = 0, columns: int = 4) -> go.Figure:
+    """The learned ``k×k`` kernels of a conv layer that read input channel ``in_channel``, one per output map.
+
+    Four to a row: each weight is written in its cell, and a cell must stay wide enough for
+    "−0.17" at a readable 12 px.
+    """
     kernels = weight[:, in_channel].detach().cpu().numpy()
     c = kernels.shape[0]
     columns = min(columns, c)
@@ -83,10 +88,10 @@ def kernels_figure(weight: torch.Tensor, lang: str, in_channel: int = 0, columns
     for i in range(c):
         fig.add_trace(go.Heatmap(z=kernels[i], zmin=-bound, zmax=bound, colorscale=SIGNED_SCALE, showscale=False,
                                  text=[[f"{v:.2f}" for v in row] for row in kernels[i]], texttemplate="%{text}",
-                                 textfont={"size": 10}, xgap=1, ygap=1, hovertemplate="%{z:.4f}<extra></extra>"),
+                                 textfont={"size": 12}, xgap=1, ygap=1, hovertemplate="%{z:.4f}<extra></extra>"),
                       i // columns + 1, i % columns + 1)
     _hide_axes(fig, c)
-    fig.update_annotations(font_size=12)
+    fig.update_annotations(font_size=13)
     layout(fig, 40 + rows * 120)
     fig.update_layout(margin={"l": 5, "r": 5, "t": 30, "b": 5})
     return fig
@@ -110,17 +115,26 @@ def flatten_vector_figure(vector: torch.Tensor, channels: int, lang: str) -> go.
 
 
 def vector_figure(values: torch.Tensor, lang: str, labels: Sequence[str] | None = None, highlight: int | None = None,
-                  probabilities: bool = False) -> go.Figure:
-    """One bar per number (a hidden layer, the logits, or the probabilities)."""
+                  probabilities: bool = False, lying: bool = False) -> go.Figure:
+    """One bar per number (a hidden layer, the logits, or the probabilities); ``lying`` bars for a narrow place
+    (each bar's number then has room at its end instead of being shrunk to the bar's width)."""
     v = values.detach().cpu().flatten().tolist()
     names = list(labels) if labels is not None else [str(i + 1) for i in range(len(v))]
     colors = [GOOD_COLOR if i == highlight else (TRAIN_COLOR if x >= 0 else BAD_COLOR) for i, x in enumerate(v)]
     text = None
     if len(v) <= 12:
-        text = [f"{x:.1%}" for x in v] if probabilities else [f"{x:.2f}" for x in v]
+        text = [percent(x) for x in v] if probabilities else [f"{x:.2f}" for x in v]
+    axis = t("fig.class", lang) if labels is not None else t("fig.unit", lang)
+    if lying:
+        fig = go.Figure(go.Bar(y=names, x=v, orientation="h", marker_color=colors, text=text, textposition="outside",
+                               cliponaxis=False, hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+        fig.update_yaxes(type="category", title_text=axis, autorange="reversed")
+        if probabilities:
+            fig.update_xaxes(range=[0, 1.3], tickformat=".0%")
+        return layout(fig, 80 + 24 * len(v))
     fig = go.Figure(go.Bar(x=names, y=v, marker_color=colors, text=text, textposition="outside", cliponaxis=False,
                            hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
-    fig.update_xaxes(type="category", title_text=t("fig.class", lang) if labels is not None else t("fig.unit", lang))
+    fig.update_xaxes(type="category", title_text=axis)
     if probabilities:
         fig.update_yaxes(range=[0, 1.12], tickformat=".0%")
     return layout(fig, 360)

@@ -17,7 +17,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from ..i18n import t
-from ..stages import ActivationResult, ConvResult, FlattenResult, GradientFlow, LinearResult, PoolResult, SoftmaxResult, fmt
+from ..stages import ActivationResult, ConvResult, FlattenResult, GradientFlow, LinearResult, PoolResult, SoftmaxResult, fmt, fmt_exact
 from .common import HIGHLIGHT, MARK, PADDING_SCALE, SIGNED_SCALE, TEST_COLOR, TRAIN_COLOR, layout
 
 PLACEHOLDER_SCALE = [[0.0, "#f2f2f2"], [1.0, "#f2f2f2"]]
@@ -91,11 +91,9 @@ def _sliding_window_figure(
     current: int,
     middle_zmax: float,
     lang: str,
-    zoom: float = 1.0,
 ) -> go.Figure:
     """Input (padded) | [kernel] | the current window's arithmetic | output, at step ``current``.
 
-    ``zoom`` scales the numbers, titles and height (presenter mode uses ~1.4).
     """
     current = min(max(current, 0), len(steps) - 1)
     ph, pw = padded.shape
@@ -105,7 +103,7 @@ def _sliding_window_figure(
     fig = make_subplots(rows=1, cols=len(widths), column_widths=[w + 1.5 for w in widths],
                         subplot_titles=list(titles), horizontal_spacing=0.05)
     panel_input, panel_middle, panel_output = 1, len(widths) - 1, len(widths)
-    size = round(_font_size(ph, pw) * zoom)
+    size = _font_size(ph, pw)
     zmax = _scale(padded, output, *([kernel] if kernel is not None else []))
 
     inside = torch.where(padding_mask, torch.full_like(padded, float("nan")), padded)
@@ -149,12 +147,12 @@ def _sliding_window_figure(
         return static_shapes + shapes
 
     for annotation in fig.layout.annotations:  # the panel titles
-        annotation.font = {"size": round(16 * zoom)}
+        annotation.font = {"size": 16}
     title_annotations = list(fig.layout.annotations)
 
     def annotations(s: _Step) -> list:
         caption = {"text": s.caption, "xref": "paper", "yref": "paper", "x": 0.5, "y": -0.13, "showarrow": False,
-                   "font": {"size": round(17 * zoom)}, "xanchor": "center"}
+                   "font": {"size": 17}, "xanchor": "center"}
         return title_annotations + [caption]
 
     fig.update_layout(shapes=step_shapes(step), annotations=annotations(step))
@@ -162,13 +160,12 @@ def _sliding_window_figure(
         xref, yref = _axis_ref(i)
         fig.update_layout({f"xaxis{'' if i == 1 else i}": {"visible": False, "constrain": "domain"},
                            f"yaxis{'' if i == 1 else i}": {"visible": False, "autorange": "reversed", "scaleanchor": xref, "constrain": "domain"}})
-    height = (170 + 58 * max(ph, oh, kh)) * zoom
-    layout(fig, round(min(height, 700 * zoom)))
+    layout(fig, min(170 + 58 * max(ph, oh, kh), 700))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 60})
     return fig
 
 
-def conv_figure(result: ConvResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:
+def conv_figure(result: ConvResult, step: int, lang: str) -> go.Figure:
     """The convolution at ``step`` (0-based): window on the padded input, kernel, products, output."""
     mask = result.padding_mask()
     bias = result.settings.bias
@@ -184,10 +181,10 @@ def conv_figure(result: ConvResult, step: int, lang: str, zoom: float = 1.0) -> 
     zmax = _scale(*[w.products for w in result.windows])
     titles = [t("fig.input_padded", lang) if result.settings.padding else t("fig.input", lang), t("fig.kernel", lang),
               t("fig.products", lang), t("fig.output", lang)]
-    return _sliding_window_figure(result.padded, mask, "0", result.kernel, steps, result.output, titles, step, zmax, lang, zoom)
+    return _sliding_window_figure(result.padded, mask, "0", result.kernel, steps, result.output, titles, step, zmax, lang)
 
 
-def pool_figure(result: PoolResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:
+def pool_figure(result: PoolResult, step: int, lang: str) -> go.Figure:
     """Pooling at ``step``: the window on the padded input, its values (the winner marked), the output."""
     mask = result.padding_mask()
     is_max = result.settings.kind == "max"
@@ -211,7 +208,7 @@ def pool_figure(result: PoolResult, step: int, lang: str, zoom: float = 1.0) -> 
     titles = [t("fig.input_padded", lang) if result.settings.padding else t("fig.input", lang), t("fig.window", lang), t("fig.output", lang)]
     zmax = _scale(result.padded, result.output)
     return _sliding_window_figure(result.padded, mask, "−∞" if is_max else "0", None, steps, result.output, titles, step, zmax,
-                                  lang, zoom)
+                                  lang)
 
 
 def activation_grid_figure(result: ActivationResult, lang: str) -> go.Figure:
@@ -222,7 +219,8 @@ def activation_grid_figure(result: ActivationResult, lang: str) -> go.Figure:
     zmax = _scale(result.input, result.output)
     size = _font_size(h, w)
     fig.add_trace(_grid(result.input.tolist(), _texts(result.input), zmax, size=size), 1, 1)
-    fig.add_trace(_grid(result.output.tolist(), _texts(result.output), zmax, size=size), 1, 2)
+    exact = [[fmt_exact(float(v)) for v in row] for row in result.output.tolist()]  # sigmoid(14) is not 1
+    fig.add_trace(_grid(result.output.tolist(), exact, zmax, size=size), 1, 2)
     shapes = []
     for r, c in torch.nonzero(result.zeroed).tolist():
         shapes += [_rect(1, r, c, r, c, MARK, 3), _rect(2, r, c, r, c, MARK, 3)]
@@ -322,8 +320,21 @@ def softmax_figure(result: SoftmaxResult, classes: Sequence[str], target: int | 
     probs = result.probabilities.tolist()
     fig.add_trace(go.Bar(x=names, y=logits, marker_color=colors, text=[fmt(v) for v in logits], textposition="outside",
                          cliponaxis=False, showlegend=False), 1, 1)
-    fig.add_trace(go.Bar(x=names, y=probs, marker_color=colors, text=[f"{p:.1%}" if p >= 0.001 or p == 0 else f"{p:.1e}" for p in probs],
+    fig.add_trace(go.Bar(x=names, y=probs, marker_color=colors, text=[percent(p) for p in probs],
                          textposition="outside", cliponaxis=False, showlegend=False), 1, 2)
     fig.update_yaxes(range=[0, 1.12], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(type="category", title_text=t("fig.class", lang))
-    return layout(fig, 400)
+    layout(fig, 420)
+    if target is not None and 0 <= target < len(names):
+        fig.update_layout(title={"text": t("fig.target_note", lang, c=names[target]), "x": 0.0, "xanchor": "left",
+                                 "font": {"size": 14, "color": TEST_COLOR}}, margin={"t": 80})
+    return fig
+
+
+def percent(p: float) -> str:
+    """A probability as a percentage, small ones too: 97.3%, 0.0067%, < 0.0001% — never "6.7e-05" next to percentages."""
+    if p == 0 or p >= 0.001:
+        return f"{p:.1%}"
+    if p >= 1e-6:
+        return f"{p * 100:.2g}%"
+    return "< 0.0001%"

@@ -16,6 +16,7 @@ from .grid import (
     as_grid,
     as_vector,
     fmt,
+    fmt_exact,
     grid_text,
     input_preset,
     kernel_preset,
@@ -45,7 +46,7 @@ __all__ = [
     "FlattenResult", "GradientFlow", "GridError", "Hinge", "LinearResult", "LossRow", "PoolResult", "PoolSettings",
     "PoolWindow", "SoftmaxResult", "Walkthrough", "activate", "apply_activation", "as_grid", "as_vector", "batch_product",
     "conv2d_reference", "conv_code", "conv_output_size", "convolve", "cross_entropy", "curves", "derivative", "flatten",
-    "fmt", "gradient_flow", "grid_text", "hinge", "input_preset", "kernel_preset", "layer_shapes", "linear",
+    "fmt", "fmt_exact", "gradient_flow", "grid_text", "hinge", "input_preset", "kernel_preset", "layer_shapes", "linear",
     "linear_reference", "loss_table", "parse_grid_text", "parse_vector_text", "pool", "pool_code", "pool_output_size",
     "course_walkthrough", "pool_reference", "resize", "seeded_layer", "softmax", "softmax_reference", "walkthrough",
 ]

@@ -27,7 +27,7 @@ from .grid import DTYPE, as_grid, check_int
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu")
 LEAKY_SLOPE = 0.1
 # What the activation page offers: a shift added before the activation, and the depth of the gradient demo.
-SHIFT = Bound(-30, 30, 0)
+SHIFT = Bound(-30, 30, -10)  # starts at −10: the course's convolution output then has negative numbers for ReLU to switch off
 DEPTH = Bound(2, 30, 10)
 
 _MODULES = {

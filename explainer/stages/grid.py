@@ -182,6 +182,17 @@ def fmt(value: float, digits: int = 3) -> str:
     return f"{rounded:.{digits}f}".rstrip("0").rstrip(".")
 
 
+def fmt_exact(value: float, digits: int = 3, most: int = 9) -> str:
+    """:func:`fmt`, but a number that is not whole never shows as one: sigmoid(14) = ``0.9999992``, not ``1``;
+    ``0.0001`` not ``0`` (up to ``most`` decimals). The outputs of sigmoid and tanh approach 1 and 0 without
+    reaching them, and a class must not read them as reached."""
+    text = fmt(value, digits)
+    while digits < most and math.isfinite(value) and value != round(value) and round(value, digits) == round(value):
+        digits += 1
+        text = fmt(value, digits)
+    return text
+
+
 def input_preset(name: str, size: int = 5, seed: int = 0) -> torch.Tensor:
     """An input grid: the course example (always 5×5) or a pattern of ``size``×``size``."""
     _check_side(size, "input", 1, MAX_SIDE)

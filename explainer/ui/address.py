@@ -45,7 +45,8 @@ from explainer.stages import GridError, grid_text, parse_grid_text
 
 from .state import LANG_KEY, MODEL_CHOICE_KEY, PRESENT, WRITTEN, tr
 
-GLOBAL_KEYS = (LANG_KEY, PRESENT, MODEL_CHOICE_KEY)  # the language, presenter mode, the model: on every page
+LESSON_KEY = "lesson"  # the lesson's stop while it is presented (see explainer/ui/lesson_view.py)
+GLOBAL_KEYS = (LANG_KEY, PRESENT, MODEL_CHOICE_KEY, LESSON_KEY)  # the language, presenter mode, the model, the stop
 MAX_VALUE_LENGTH = 400  # characters: a 10×10 grid of numbers fits; anything longer is not ours
 
 _PAGE = "_address_page"  # the page the previous run showed
@@ -53,6 +54,7 @@ _OWNER = "_address_owner"  # the page this run shows
 _DEFAULTS = "_address_defaults"  # key → the default of its widget, as the page last drew it
 _SET = "_address_set"  # settings a callback set for this run
 _ARRIVAL = "_address_arrival"  # the link this visit of the page began with
+_REQUESTED = "_address_requested"  # a view a button asked for: (page file, parameters)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,16 @@ def _address() -> dict[str, list[str]]:
     return {k: st.query_params.get_all(k) for k in st.query_params}
 
 
+def request_view(path: str, params: dict[str, Any]) -> None:
+    """A callback: open page ``path`` with ``params`` (a prepared view) on the next run.
+
+    A button's callback runs before anything else of the run, so the click is never lost — a
+    button's return value is, when another widget (the drawing canvas) interrupts the run
+    before the page reaches it. Callbacks cannot change page themselves: :func:`arrive` does.
+    """
+    st.session_state[_REQUESTED] = (path, {k: str(v) for k, v in params.items()})
+
+
 def arrive(owner: Owner) -> None:
     """First thing in every run: when this run opens ``owner``'s page with a link, start a complete view.
 
@@ -90,6 +102,9 @@ def arrive(owner: Owner) -> None:
     link names too, so the link's values are the only ones left. Parameters that belong to no
     one are taken out of the address (counted in the note when they came with a link).
     """
+    requested = st.session_state.pop(_REQUESTED, None)
+    if requested is not None:
+        st.switch_page(requested[0], query_params=requested[1])
     previous = st.session_state.get(_PAGE)
     st.session_state[_PAGE] = owner.page
     st.session_state[_OWNER] = owner

@@ -75,3 +75,7 @@ def show_view(view: str, shared: SharedModel, digit: bytes, target: int, results
         reference = next(c for c in curves if c.method == RANDOM)
         st.markdown(tr("sal.deletion_best", name=tr(f"sal.method.{ranked[0].method}"), area=f"{ranked[0].area:.3f}",
                        random=f"{reference.area:.3f}"))
+        coarse = [c for c in curves if c.method == "grad-cam" and c.area >= reference.area]
+        if coarse:  # below random: say why instead of letting the class conclude the method is useless
+            layer = dict(next(r.settings for r in results if r.method == "grad-cam"))["layer"]
+            st.info(tr("sal.deletion_gradcam", layer=layer), icon=":material/grid_4x4:")

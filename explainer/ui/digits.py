@@ -24,7 +24,8 @@ from explainer.data import normalize
 from explainer.figures import preprocessing_figure
 from explainer.images import ImageError, Preprocessed, preprocess, read_image, to_gray
 
-from .address import bound, option
+from .address import bound, link_value, option
+from .presenter import plotly_chart
 from .state import labeller, language, tr
 from .widgets import show_error
 
@@ -33,6 +34,9 @@ DIGIT_KEYS = (DIGIT, MODE, CLASS)  # the chooser's settings, the same on every p
 CURRENT_KEY = "digit_current"  # the session's drawn or uploaded digit, shared by the pages
 _DRAWING, _CANVAS, _GALLERY = "digit_drawing", "digit_canvas_version", "digit_gallery_page"
 GALLERY_SIZE = 12
+CANVAS = 224  # px, square
+# The canvas shows its own small toolbar above its top edge on hover: room for it, off the hint above.
+_CANVAS_ROOM = "<style>.dc-root { padding-top: 1.9rem; }</style>"
 STEP_SIDE = 140  # pixels: the preprocessing steps kept for the other pages
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
@@ -62,6 +66,12 @@ class ChosenDigit:
     def same_choice(self, other: ChosenDigit | None) -> bool:
         return other is not None and (self.source, self.index, self.dataset, self.key) == (
             other.source, other.index, other.dataset, other.key)
+
+
+def chooser_hidden(presenting: bool, dataset) -> bool:  # noqa: ANN001 - Dataset | None
+    """Whether presenter mode hides the chooser: a test digit is chosen out of sight, a drawing or an upload needs it."""
+    mode = st.session_state.get(MODE) or link_value(MODE) or ("gallery" if dataset is not None else "draw")
+    return presenting and mode == "gallery"
 
 
 def current_digit() -> ChosenDigit | None:
@@ -177,8 +187,10 @@ def _drawn(prefix: str) -> tuple[Preprocessed | None, ChosenDigit | None]:
     from streamlit_drawable_canvas import st_canvas  # only importable inside a running app
 
     st.caption(tr("fwd.draw_help"))
+    st.markdown(_CANVAS_ROOM, unsafe_allow_html=True)
     version = st.session_state.get(_CANVAS, 0)
-    canvas = st_canvas(stroke_width=22, stroke_color="#FFFFFF", background_color="#000000", height=280, width=280,
+    # 224 px: the whole canvas fits the chooser's column at 1280 px (at 280 px it was cut, its edge over the hint)
+    canvas = st_canvas(stroke_width=18, stroke_color="#FFFFFF", background_color="#000000", height=CANVAS, width=CANVAS,
                        drawing_mode="freedraw", update_streamlit=True, return_image_data=True,
                        initial_drawing=st.session_state.get(_DRAWING), key=f"digit_canvas{version}")
     st.button(tr("fwd.clear"), key=prefix + "clear", icon=":material/ink_eraser:", on_click=_clear_drawing)
@@ -220,5 +232,5 @@ def _show_steps(prefix: str, steps: Preprocessed | None) -> None:
     if steps is None:
         return
     with st.expander(tr("fwd.preprocessing"), expanded=False, icon=":material/tune:"):
-        st.plotly_chart(preprocessing_figure(steps.steps, language()), key=prefix + "pre_figure")
+        plotly_chart(preprocessing_figure(steps.steps, language()), key=prefix + "pre_figure")
         st.caption(tr("fwd.preprocessing_help"))

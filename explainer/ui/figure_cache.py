@@ -3,7 +3,7 @@
 A whole class opens the convolution page on the course example at the same steps; building
 its animated figure costs ~0.2 s of the one interpreter every student shares, and the
 result is the same for all of them. ``st.cache_resource`` keeps one figure per distinct
-(numbers, settings, step, language, zoom) — Streamlit only reads a figure to send it, so
+(numbers, settings, step, language) — Streamlit only reads a figure to send it, so
 sharing is safe. The step-by-step results behind them (every window of a convolution or a
 pooling) are shared the same way; pages only read them.
 """
@@ -82,23 +82,23 @@ def shared_pool(x: torch.Tensor, settings: PoolSettings) -> PoolResult:
 
 
 @shared_figures(max_entries=64)
-def _conv(x: Numbers, kernel: Numbers, settings: ConvSettings, step: int, lang: str, zoom: float) -> go.Figure:
-    return conv_figure(_convolved(x, kernel, settings), step, lang, zoom)
+def _conv(x: Numbers, kernel: Numbers, settings: ConvSettings, step: int, lang: str) -> go.Figure:
+    return conv_figure(_convolved(x, kernel, settings), step, lang)
 
 
 @shared_figures(max_entries=64)
-def _pool(x: Numbers, settings: PoolSettings, step: int, lang: str, zoom: float) -> go.Figure:
-    return pool_figure(_pooled(x, settings), step, lang, zoom)
+def _pool(x: Numbers, settings: PoolSettings, step: int, lang: str) -> go.Figure:
+    return pool_figure(_pooled(x, settings), step, lang)
 
 
-def conv_chart(result: ConvResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:
+def conv_chart(result: ConvResult, step: int, lang: str) -> go.Figure:
     """:func:`explainer.figures.conv_figure`, shared between sessions."""
-    return _conv(_numbers(result.input), _numbers(result.kernel), result.settings, step, lang, zoom)
+    return _conv(_numbers(result.input), _numbers(result.kernel), result.settings, step, lang)
 
 
-def pool_chart(result: PoolResult, step: int, lang: str, zoom: float = 1.0) -> go.Figure:
+def pool_chart(result: PoolResult, step: int, lang: str) -> go.Figure:
     """:func:`explainer.figures.pool_figure`, shared between sessions."""
-    return _pool(_numbers(result.input), result.settings, step, lang, zoom)
+    return _pool(_numbers(result.input), result.settings, step, lang)
 
 
 # --- gradient descent: a class moving the same sliders asks for the same few (10–110 ms each) -------------
@@ -130,9 +130,9 @@ def sweep_chart(_sweep, name: str, start: float, steps: int, lr: float, lang: st
 
 
 @shared_figures(max_entries=16)
-def race_chart(_function, _runs, key: tuple, lang: str) -> go.Figure:  # noqa: ANN001 - a race figure holds ~1.2 MB
-    """:func:`explainer.figures.race_figure` for the race's settings ``key``, shared."""
-    return race_figure(_function, _runs, lang)
+def race_chart(_function, _runs, key: tuple, focus: str | None, lang: str) -> go.Figure:  # noqa: ANN001 - ~1.2 MB each
+    """:func:`explainer.figures.race_figure` for the race's settings ``key`` (one optimizer in ``focus``), shared."""
+    return race_figure(_function, _runs, lang, focus=focus)
 
 
 # --- softmax: ~30 ms of subplots per rerun, the same few for a whole class ---------------------------------

@@ -12,20 +12,20 @@ from explainer.figures import feature_maps_figure, flatten_vector_figure, image_
 from explainer.forward import Trace, conv_pixel, stage_code
 from explainer.stages import fmt
 
-from .address import bound, grid_param
+from .address import bound, grid_param, request_view
 from .figure_cache import shared_figures
 from .presenter import plotly_chart
 from .state import SharedModel, tr
 
 
 @shared_figures(max_entries=48)
-def _maps_chart(_maps: torch.Tensor, model: str, digit: str, stage: str, selected: int, lang: str) -> go.Figure:
-    """The feature maps of one stage, one figure per (model, digit, stage, framed map, language) for every tab.
+def _maps_chart(_maps: torch.Tensor, model: str, digit: str, stage: str, selected: int, columns: int, lang: str) -> go.Figure:
+    """The feature maps of one stage, one figure per (model, digit, stage, framed map, layout, language) for every tab.
 
     Subplot figures are slow to build (~0.2 s for 16 maps, on the interpreter every student
     shares) and a class often looks at the same digit; Streamlit only reads a figure.
     """
-    return feature_maps_figure(_maps, lang, selected=selected, height_per_row=150)
+    return feature_maps_figure(_maps, lang, columns=columns, selected=selected, height_per_row=150 if columns >= 8 else 175)
 
 
 @shared_figures(max_entries=16)
@@ -48,7 +48,9 @@ def show_stage(shared: SharedModel, result: Trace, step: int, digit_key: str, cl
     if not presenting:
         shape = "[" + ", ".join(str(n) for n in stage.shape) + "]"
         st.markdown(tr("fwd.stage_facts", shape=shape, low=fmt(stage.min), high=fmt(stage.max)))
-    st.markdown(tr(f"fwd.notice.{meta.model.kind}.{stage.name}", classes=len(classes)))
+    notice = tr(f"fwd.notice.{meta.model.kind}.{stage.name}", classes=len(classes))
+    if not presenting:
+        st.markdown(notice)
     output = stage.output[0]
     prediction = result.prediction
     if stage.kind == "input":
@@ -69,8 +71,10 @@ def show_stage(shared: SharedModel, result: Trace, step: int, digit_key: str, cl
                      key="fwd_probs")
     else:
         plotly_chart(vector_figure(output, lang), key="fwd_vector")
-    if not presenting:
-        st.code(stage_code(stage, (meta.mean, meta.std)), language="python")
+    if presenting:
+        st.markdown(notice)  # under the picture: on a projector the picture comes first
+    else:
+        st.code(stage_code(stage, (meta.mean, meta.std)), language="python", wrap_lines=True)
 
 
 def _feature_maps(shared: SharedModel, result: Trace, step: int, output: torch.Tensor, digit_key: str, presenting: bool,
@@ -80,7 +84,8 @@ def _feature_maps(shared: SharedModel, result: Trace, step: int, output: torch.T
     digest = shared.checkpoint.digest
     maps, (h, w) = output.shape[0], output.shape[1:]
     picked = min(max(int(st.session_state.get("fwd_map", 1)), 1), maps)
-    plotly_chart(_maps_chart(output, digest, digit_key, stage.name, picked - 1, lang), key="fwd_maps")
+    columns = 6 if presenting else 8  # a projector: maps at least 120 px wide
+    plotly_chart(_maps_chart(output, digest, digit_key, stage.name, picked - 1, columns, lang), key="fwd_maps")
     if presenting:
         return
     module = dict(shared.model.named_children())[stage.name]
@@ -118,11 +123,10 @@ def _pixel(shared: SharedModel, result: Trace, stage: str, channel: int, h: int,
         st.markdown(tr("fwd.pixel_multi", n=len(parts), parts=" + ".join(parts), bias=_term(pixel.bias), total=fmt(pixel.total)))
     st.caption(tr("fwd.pixel_check", value=fmt(pixel.output, 4)))
     strongest = int(pixel.partial.abs().argmax()) if len(parts) > 1 else 0
-    if st.button(tr("fwd.open_conv"), key="fwd_open_conv", icon=":material/open_in_new:",
-                 help=tr("fwd.open_conv_help", c=strongest + 1) if len(parts) > 1 else None):
-        k = pixel.kernels.shape[-1]
-        st.switch_page("pages/convolution.py", query_params={
-            "conv_input": grid_param(pixel.patches[strongest].double(), 4), "conv_kernel": grid_param(pixel.kernels[strongest].double(), 4),
-            "conv_input_size": max(3, k), "conv_kernel_size": k, "conv_bias": f"{pixel.bias if len(parts) == 1 else 0.0:.4f}",
-            "conv_step": 1,
-        })
+    k = pixel.kernels.shape[-1]
+    st.button(tr("fwd.open_conv"), key="fwd_open_conv", icon=":material/open_in_new:", width="stretch",
+              help=tr("fwd.open_conv_help", c=strongest + 1) if len(parts) > 1 else None,
+              on_click=request_view, args=("pages/convolution.py", {
+                  "conv_input": grid_param(pixel.patches[strongest].double(), 4),
+                  "conv_kernel": grid_param(pixel.kernels[strongest].double(), 4), "conv_input_size": max(3, k),
+                  "conv_kernel_size": k, "conv_bias": f"{pixel.bias if len(parts) == 1 else 0.0:.4f}", "conv_step": 1}))

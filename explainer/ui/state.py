@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import streamlit as st
 import torch
@@ -166,6 +167,19 @@ def labeller(prefix: str) -> Callable[[object], str]:
     return lambda value: t(f"{prefix}{value}", lang)
 
 
+class PageEnd(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by :func:`end_page`: the page has shown all it has for this run; the app finishes the run.
+
+    Unlike ``st.stop()``, what the app draws after the page (the note of a link, the lesson's
+    stop buttons) is still drawn.
+    """
+
+
+def end_page() -> NoReturn:
+    """End this run of the page here (nothing more to show: an error, presenter mode's end)."""
+    raise PageEnd
+
+
 def model_or_stop() -> SharedModel:
     """The session's model for a page that cannot work without one: on failure, say why and stop the page."""
     from explainer.checkpoint import CheckpointError
@@ -174,5 +188,4 @@ def model_or_stop() -> SharedModel:
         return current_model()
     except CheckpointError as exc:
         st.error(tr("sidebar.model_error", reason=str(exc)))
-        st.stop()
-        raise  # unreachable: st.stop() ends the run
+        end_page()

@@ -13,12 +13,14 @@ import torch
 from explainer.i18n import error_message
 from explainer.stages import fmt
 
-from .address import bound, reset_settings, set_settings
+from .address import LESSON_KEY, bound, reset_settings, set_settings
 from .presenter import presenter_toggle
 from .state import language, tr
 
 CHAIN_KEY = "stage_chain"
 PLAY_INTERVAL = 1.0  # seconds per step while a figure plays
+ENDS = "_stepper_ends"  # (at the first step, at the last step) of the page's step control, this run
+_HIDE_KEYS = "<style>div[class*='st-key-keys_'] { display: none !important; }</style>"
 
 
 # --- the top of a page ---------------------------------------------------------------------------
@@ -106,6 +108,7 @@ def stepper(key: str, steps: int | Sequence[str], show: Callable[[int], None], *
     if not play or count <= 1:
         st.session_state.pop(playing, None)
     timer_on = bool(st.session_state.get(playing))
+    full_run: dict[str, tuple[bool, bool] | None] = {"ends": None}  # the ends as the whole page last drew them
 
     @st.fragment(run_every=PLAY_INTERVAL if timer_on else None)
     def part() -> None:
@@ -120,6 +123,11 @@ def stepper(key: str, steps: int | Sequence[str], show: Callable[[int], None], *
                 st.session_state[playing] = False
                 st.rerun()
         index = _step_controls(key, names, count, playing, label, play and count > 1)
+        ends = (index <= 0, index >= count - 1)
+        if full_run["ends"] is None:
+            full_run["ends"] = ends
+        elif ends != full_run["ends"] and LESSON_KEY in st.query_params:
+            st.rerun()  # a lesson's clicker: at the last step PageDown now belongs to "Next stop" (drawn by the whole page)
         show(index)
 
     part()
@@ -159,17 +167,25 @@ def _step_controls(key: str, names: list[str] | None, count: int, playing: str, 
         st.session_state[playing] = False
 
     index = _step_index(key, names, count)
+    at_first, at_last = index <= 0, index >= count - 1
+    st.session_state[ENDS] = (at_first, at_last)
     widths = [2.2, 1.8, 4, 1.6] if has_play else [2.2, 4.5, 1.6]
     cols = st.columns(widths, vertical_alignment="bottom")
     cols[0].button(tr("stage.previous"), key=f"{key}_prev", on_click=move, args=(-1,), icon=":material/arrow_back:",
-                   disabled=index <= 0, width="stretch")
+                   disabled=at_first, width="stretch", shortcut=None if at_first else "pageup", help=tr("stage.previous_keys"))
     if has_play:
         on = bool(st.session_state.get(playing))
         cols[1].button(tr("stage.pause") if on else tr("stage.play"), key=f"{key}_play", on_click=toggle_play,
                        icon=":material/pause:" if on else ":material/play_arrow:", width="stretch")
     middle = cols[-2]
     cols[-1].button(tr("stage.next"), key=f"{key}_next", on_click=move, args=(1,), icon=":material/arrow_forward:",
-                    disabled=index >= count - 1, width="stretch")
+                    disabled=at_last, width="stretch", shortcut=None if at_last else "pagedown", help=tr("stage.next_keys"))
+    with st.container(key=f"keys_{key}"):  # the arrow keys too (a clicker may send them), on buttons nobody sees
+        st.markdown(_HIDE_KEYS, unsafe_allow_html=True)
+        if not at_first:
+            st.button("←", key=f"{key}_left", on_click=move, args=(-1,), shortcut="left")
+        if not at_last:
+            st.button("→", key=f"{key}_right", on_click=move, args=(1,), shortcut="right")
     if count <= 1:
         middle.caption(tr("stage.single_step"))
         return 0
