@@ -91,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=list(SHIPPED_KINDS), default=DEFAULT_KIND, help="which shipped model")
     p.add_argument("--data-dir", default=None)
 
+    p = sub.add_parser("overview", help="every layer of the network for one digit; --unit shows how one unit was computed")
+    common(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--index", type=int, default=None, help="a held-out test digit of the model's dataset (default 0)")
+    which.add_argument("--image", default=None, help="a picture of a digit (PNG, JPEG, BMP, GIF, ...)")
+    p.add_argument("--unit", default=None, metavar="STAGE:I[:J:K]",
+                   help="a unit, numbers from 1: conv2:5:7:7 is map 5, row 7, column 7 of conv2; fc1:12 unit 12 of fc1")
+    p.add_argument("--checkpoint", default=None, help="default: a shipped model (see --model)")
+    p.add_argument("--model", choices=list(SHIPPED_KINDS), default=DEFAULT_KIND, help="which shipped model")
+    p.add_argument("--data-dir", default=None)
+
     p = sub.add_parser("walkthrough", help="the course example stage by stage: conv, ReLU, pool, flatten, fc, softmax")
     common(p)
     p.add_argument("--input", default=None, help='input grid: JSON ("[[3,3,2],[2,3,2]]") or rows ("3 3 2; 2 3 2"); default: the course 5x5')
@@ -188,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward,
+        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward, "overview": cmd_overview,
                     "walkthrough": cmd_walkthrough, "softmax": cmd_softmax, "saliency": cmd_saliency,
                     "descent": cmd_descent, "landscape": cmd_landscape}
         result = commands[args.command](args)
@@ -415,6 +426,56 @@ def cmd_forward(args: argparse.Namespace) -> dict[str, Any]:
         label = f" (true label {meta.classes[out['label']]})" if "label" in out else ""
         print(f"prediction: {meta.classes[result.prediction]} with probability {float(result.probabilities.max()):.3f}{label}")
     return out
+
+
+def cmd_overview(args: argparse.Namespace) -> dict[str, Any]:
+    from .forward import trace
+    from .overview import explain, explanation_dict, overview, parse_unit
+
+    ckpt, x, out = _one_digit(args)
+    result = trace(ckpt.model, x)
+    view = overview(ckpt.model, result, list(ckpt.meta.classes))
+    out.update(view.to_dict())
+    if args.unit is not None:
+        out["unit"] = explanation_dict(explain(ckpt.model, result, parse_unit(args.unit, result)))
+    if not args.json:
+        for c in view.columns:
+            scale = f"{c.low:9.4f} … {c.high:9.4f}"
+            more = f"  (drawn: the strongest {len(c.shown)}, + {c.hidden} more)" if c.hidden else ""
+            print(f"{c.name:8s} {str(list(c.shape)):14s} colour scale {scale}{more}")
+        print(f"prediction: {view.classes[view.prediction]} with probability {float(view.probabilities.max()):.3f}")
+        if "unit" in out:
+            print()
+            _say_unit(out["unit"])
+    return out
+
+
+def _say_unit(unit: dict[str, Any]) -> None:
+    """One unit's computation, as a student would write it down."""
+    kind = unit["kind"]
+    name = unit["unit"]
+    if kind == "conv":
+        sums = unit["channel_sums"]
+        for c, s in enumerate(sums, 1):
+            print(f"  input channel {c:2d}: Σ patch·kernel = {s:9.4f}")
+        print(f"{name} = {' + '.join(f'({s:.4f})' for s in sums)} + bias ({unit['bias']:.4f}) = {unit['total']:.4f}")
+    elif kind == "activation":
+        print(f"{name} = {unit['function']}({unit['before']:.4f}) = {unit['total']:.4f}")
+    elif kind == "pool":
+        print(f"{name} = {unit['function']} of rows {unit['rows']}, columns {unit['cols']} of the previous map:")
+        for row in unit["window"]:
+            print("   " + " ".join(f"{v:8.4f}" for v in row))
+        print(f"  = {unit['total']:.4f}")
+    elif kind == "flatten":
+        print(f"{name} = previous stage at {unit['source']} (map, row, column from 1) = {unit['total']:.4f}")
+    elif kind == "linear":
+        print(f"{name} = bias + Σ weight·x over {unit['inputs']} inputs; the largest terms:")
+        for term in unit["top_terms"]:
+            print(f"  input {term['input']:4d}: {term['weight']:8.4f} × {term['x']:8.4f} = {term['product']:9.4f}")
+        print(f"  the other terms: {unit['rest']:.4f}; bias {unit['bias']:.4f}; total {unit['total']:.4f}")
+    elif kind == "softmax":
+        print(f"{name} = exp(z − {unit['shift']:.4f}) / {unit['sum']:.4f} = {unit['total']:.4f}")
+    print(f"the network computed: {unit['network']:.4f}")
 
 
 def cmd_walkthrough(args: argparse.Namespace) -> dict[str, Any]:
