@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,9 +41,12 @@ def follow_navigation() -> None:
     _make_apptest_follow_navigation()
 
 
-def median_rerun(at: AppTest, runs: int) -> float:
+def median_rerun(at: AppTest, runs: int, change: Callable[[AppTest, int], None] | None = None) -> float:
+    """The median time of ``runs`` reruns; ``change(at, i)`` before rerun ``i`` (another digit ...) is not timed."""
     times = []
-    for _ in range(runs):
+    for i in range(runs):
+        if change is not None:
+            change(at, i)
         start = time.perf_counter()
         at.run()
         times.append(time.perf_counter() - start)

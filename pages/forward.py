@@ -4,11 +4,10 @@ import hashlib
 
 import streamlit as st
 
-from explainer.data import DatasetUnavailable
 from explainer.figures import image_figure
 from explainer.forward import stage_names, trace
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
-from explainer.ui.data import shared_dataset
+from explainer.ui.data import digits_to_choose
 from explainer.ui.digits import choose_digit, chooser_hidden
 from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.stage_view import show_stage
@@ -20,10 +19,7 @@ shared = model_or_stop()
 meta = shared.meta
 classes = list(meta.classes)
 presenting = page_start("fwd")
-try:
-    dataset = shared_dataset(meta.dataset)
-except DatasetUnavailable:
-    dataset = None
+dataset = digits_to_choose(meta.dataset)
 
 input_column, stage_column = st.columns([1, 3] if presenting else [1, 2.3], gap="large")
 with input_column:  # presenting a test digit, its chooser is out of sight; a drawing or an upload needs it

@@ -4,7 +4,6 @@ import streamlit as st
 
 from explainer.attribution_code import captum_code
 from explainer.attribution_settings import CHOICE
-from explainer.data import DatasetUnavailable
 from explainer.figures import attribution_figure, image_figure
 from explainer.i18n import LocalizedError
 from explainer.methods import settings_used
@@ -13,7 +12,7 @@ from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, labeller, language, model_or_stop, tr
 from explainer.ui.address import bound, option
 from explainer.ui.attribution_view import attribution, probabilities, show_view
-from explainer.ui.data import shared_dataset
+from explainer.ui.data import digits_to_choose
 from explainer.ui.digits import choose_digit, chooser_hidden
 from explainer.ui.presenter import aside, plotly_chart, presenter_toggle
 from explainer.ui.widgets import show_error
@@ -28,10 +27,7 @@ presenting = presenter_toggle()
 title = st.empty()
 if not presenting:
     st.markdown(tr("sal.intro"))
-try:
-    dataset = shared_dataset(meta.dataset)
-except DatasetUnavailable:
-    dataset = None
+dataset = digits_to_choose(meta.dataset)
 
 chooser, main = st.columns([1, 3] if presenting else [1, 2.3], gap="large")
 with chooser, aside("sal_digit") if chooser_hidden(presenting, dataset) else st.container():  # (a drawing or an upload needs its chooser)

@@ -134,3 +134,13 @@ def chromium(viewport: tuple[int, int] = (1440, 1000)) -> Iterator[object]:
 def wait_idle(page, timeout_ms: int = 60_000) -> None:  # noqa: ANN001 - playwright Page
     """Wait until the app has finished its script run."""
     page.wait_for_selector(IDLE, timeout=timeout_ms)
+
+
+EXCEPTION = "[data-testid='stException']"
+
+
+def settle(page, pause_ms: int = 400) -> None:  # noqa: ANN001 - playwright Page
+    """Let a click reach the server, wait for the run it starts to end, and check it raised nothing."""
+    page.wait_for_timeout(pause_ms)
+    wait_idle(page)
+    assert page.locator(EXCEPTION).count() == 0

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from explainer.lesson import LESSON
-from tests.live_server import wait_idle
-from tests.test_browser import EXCEPTION, app_url, browser, shot  # noqa: F401 - fixtures shared with the page tests
+from tests.live_server import settle
+from tests.test_browser import app_url, browser, shot  # noqa: F401 - fixtures shared with the page tests
 
 MIN_PRESENTER_FONT = 18.0
 MIN_FONT = 12.0
@@ -27,6 +27,7 @@ MAIN = {
     "pool": ("[data-testid='stPlotlyChart']", True),
     "fc": ("[data-testid='stPlotlyChart']", True),
     "softmax": ("[data-testid='stPlotlyChart']", True),
+    "overview": (".ov-root", False),
     "forward": (".st-key-fwd_stage [data-testid='stPlotlyChart']", True),
     "descent": ("[data-testid='stPlotlyChart']", True),
     "train": ("[data-testid='stBaseButton-primary']", False),
@@ -43,11 +44,6 @@ SMALLEST_TEXT = """(chart) => {
   return [min, text];
 }"""
 
-
-def settle(page) -> None:  # noqa: ANN001
-    page.wait_for_timeout(400)
-    wait_idle(page)
-    assert page.locator(EXCEPTION).count() == 0
 
 
 LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?/")
@@ -80,7 +76,7 @@ def present_the_lesson(page, url: str) -> None:  # noqa: ANN001
     page.goto(url)
     settle(page)
     page.get_by_role("button", name=re.compile("Present the lesson")).click()
-    expect(page.get_by_text("Stop 1 of 10")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Stop 1 of 11")).to_be_visible(timeout=60_000)
     settle(page)
 
 
@@ -115,7 +111,7 @@ def test_every_stop_of_the_presented_lesson_shows_its_figure_on_the_first_screen
     assert not page.locator("[data-testid='stSidebar']").is_visible()
     size = f"{page.viewport_size['width']}x{page.viewport_size['height']}"
     for number, stop in enumerate(LESSON, start=1):
-        expect(page.get_by_text(f"Stop {number} of 10")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(f"Stop {number} of 11")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Ask the class:").first).to_be_visible()
         if stop.key == "forward":
             draw_a_seven(page)  # the class draws; then the maps of conv1 are the picture of this stop
@@ -145,11 +141,11 @@ def test_a_clicker_steps_through_a_page_and_on_to_the_next_stop(app_url, project
     expect(page.get_by_text("Step 9 of 9").first).to_be_visible(timeout=30_000)
     settle(page)
     page.keyboard.press("PageDown")  # the last step: on to the next stop
-    expect(page.get_by_text("Stop 3 of 10")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Stop 3 of 11")).to_be_visible(timeout=60_000)
     expect(page).to_have_url(re.compile(r"/activation\?.*lesson=3"), timeout=30_000)
     settle(page)
     page.keyboard.press("PageUp")  # a page without steps: back to the previous stop, as it was prepared
-    expect(page.get_by_text("Stop 2 of 10")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Stop 2 of 11")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Step 4 of 9").first).to_be_visible(timeout=60_000)
     shot(page, "presenter-clicker")
 

@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import expect
 
 from explainer.lesson import LESSON
-from tests.test_browser import EXCEPTION, app_url, browser, shot  # noqa: F401 - fixtures shared with the page tests
-from tests.live_server import wait_idle
+from tests.test_browser import app_url, browser, shot  # noqa: F401 - fixtures shared with the page tests
+from tests.live_server import settle
 
 pytestmark = pytest.mark.skipif(not LESSON, reason="no lesson")
 
@@ -27,11 +27,6 @@ def tab(browser):  # noqa: F811 - the shared fixture
     yield context.new_page()
     context.close()
 
-
-def settle(page) -> None:  # noqa: ANN001
-    page.wait_for_timeout(300)
-    wait_idle(page)
-    assert page.locator(EXCEPTION).count() == 0
 
 
 def main_text(page) -> str:  # noqa: ANN001

@@ -73,6 +73,14 @@ def check_softmax(at: AppTest) -> None:
     assert any("overflows" in w.value for w in at.warning)
 
 
+def check_overview(at: AppTest) -> None:
+    """"How many numbers does this pixel of conv2 read?" — a test 7, that conv2 pixel open at its first input map."""
+    assert at.session_state["digit"] == 5 and at.session_state["unit"] == "conv2:7:6:7" and at.session_state["ov_step"] == 1
+    assert "the network says 7" in text(at)
+    assert at.subheader[0].value == "How conv2 · map 7 · row 6, column 7 was computed"
+    assert "Input map 1 of 8" in text(at) and "**8 maps**" in text(at)
+
+
 def check_forward(at: AppTest) -> None:
     """"Which maps of conv1 light up?" — drawing mode, conv1 chosen, the canvas waiting for the class's digit."""
     assert at.session_state["digit_mode"] == "draw" and at.session_state["fwd_step"] == "conv1"
@@ -99,7 +107,7 @@ def check_saliency(at: AppTest) -> None:
 
 CHECKS: dict[str, Callable[[AppTest], None]] = {
     "model": check_model, "conv": check_conv, "relu": check_relu, "pool": check_pool, "fc": check_fc,
-    "softmax": check_softmax, "forward": check_forward, "descent": check_descent, "train": check_train,
+    "softmax": check_softmax, "overview": check_overview, "forward": check_forward, "descent": check_descent, "train": check_train,
     "saliency": check_saliency,
 }
 

@@ -333,6 +333,11 @@ def _write(key: str, text: str | None) -> None:
         st.query_params[key] = text
 
 
+def keep_in_address(key: str, text: str | None) -> None:
+    """Keep a setting that is no widget (the overview's clicked unit) in the address as ``key=text`` (None: out)."""
+    _write(key, text)
+
+
 # --- grids --------------------------------------------------------------------------------------
 
 

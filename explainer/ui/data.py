@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explainer.data import Dataset, load_dataset
+from explainer.data import Dataset, DatasetUnavailable, load_dataset
 from explainer.evaluate import EvaluationReport, evaluation_report
 
 from .state import SharedModel
@@ -14,6 +14,15 @@ from .state import SharedModel
 def shared_dataset(name: str) -> Dataset:
     """A dataset loaded once per process and shared; pages only read its tensors."""
     return load_dataset(name, download=False)
+
+
+def digits_to_choose(name: str) -> Dataset | None:
+    """The test digits a page's chooser offers, or None where the dataset is not on this machine (then
+    the chooser offers drawing and uploading only)."""
+    try:
+        return shared_dataset(name)
+    except DatasetUnavailable:
+        return None
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -68,10 +68,14 @@ class ChosenDigit:
             other.source, other.index, other.dataset, other.key)
 
 
+def chosen_mode(dataset) -> str:  # noqa: ANN001 - Dataset | None
+    """Where the digit comes from before the chooser is drawn: "gallery", "draw" or "upload" (a link's, the session's)."""
+    return st.session_state.get(MODE) or link_value(MODE) or ("gallery" if dataset is not None else "draw")
+
+
 def chooser_hidden(presenting: bool, dataset) -> bool:  # noqa: ANN001 - Dataset | None
     """Whether presenter mode hides the chooser: a test digit is chosen out of sight, a drawing or an upload needs it."""
-    mode = st.session_state.get(MODE) or link_value(MODE) or ("gallery" if dataset is not None else "draw")
-    return presenting and mode == "gallery"
+    return presenting and chosen_mode(dataset) == "gallery"
 
 
 def current_digit() -> ChosenDigit | None:

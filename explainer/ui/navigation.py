@@ -13,6 +13,7 @@ import streamlit as st
 
 from .address import Owner
 from .digits import DIGIT_KEYS
+from .network_view import UNIT_KEY
 from .presenter import ON as PRESENTER_ON
 from .state import tr
 
@@ -60,6 +61,7 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "network",
         (
+            PageSpec("pages/overview.py", "nav.overview", "ov.summary", ":material/schema:", "ov_", DIGIT_KEYS + (UNIT_KEY,)),
             PageSpec("pages/forward.py", "nav.forward", "fwd.summary", ":material/play_circle:", "fwd_", DIGIT_KEYS),
             PageSpec("pages/model.py", "nav.model", "model.summary", ":material/account_tree:", "model_"),
         ),
