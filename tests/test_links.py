@@ -29,6 +29,12 @@ LINKS: dict[str, list[tuple[dict[str, str], dict[str, object]]]] = {
         ({"conv_input": "1 2 3;4 5 6;7 8 9", "conv_kernel": "1 0;0 -1", "conv_step": "4"},
          {"conv_input__base": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "conv_input_size": 3, "conv_kernel__base": [[1, 0], [0, -1]],
           "conv_kernel_size": 2, "conv_step": 4}),
+        ({"conv_channels": "3", "conv_source": "photo", "conv_step": "4"},
+         {"conv_channels": 3, "conv_source": "photo", "conv_step": 4}),
+        ({"conv_channels": "2", "conv_input_c2": "1 0 0;0 1 0;0 0 1", "conv_kernel_c2": "1 0;0 -1", "conv_input_c1": "1 2 3;4 5 6;7 8 9",
+          "conv_kernel_c1": "0 1;1 0", "conv_bias": "-1.5"},
+         {"conv_channels": 2, "conv_source": "toy", "conv_input_c2__base": [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+          "conv_kernel_c2__base": [[1, 0], [0, -1]], "conv_input_c1__base": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "conv_bias": -1.5}),
     ],
     "activation": [
         ({"relu_source": "own", "relu_input": "1 -2;-3 4", "relu_shift": "-5", "relu_activation": "sigmoid",
@@ -61,6 +67,11 @@ LINKS: dict[str, list[tuple[dict[str, str], dict[str, object]]]] = {
          {"digit_mode": "gallery", "digit_class": 3, "digit": 30, "fwd_step": "conv2", "fwd_map": 5, "fwd_row": 3, "fwd_col": 4,
           "fwd_kernel_input": 2}),
         ({"digit_mode": "draw", "fwd_step": "softmax"}, {"digit_mode": "draw", "fwd_step": "softmax"}),
+    ],
+    "overview": [
+        ({"digit_mode": "gallery", "digit_class": "7", "digit": "5", "unit": "conv2:7:6:7", "ov_step": "4"},
+         {"digit_mode": "gallery", "digit_class": 7, "digit": 5, "unit": "conv2:7:6:7", "ov_step": 4}),
+        ({"digit": "9", "unit": "fc1:12"}, {"digit": 9, "unit": "fc1:12"}),
     ],
     "model": [({"model_tab": "test"}, {"model_tab": "test"}), ({"model_tab": "training", "model": "mlp"},
                                                               {"model_tab": "training", "model": "mlp"})],
@@ -100,7 +111,9 @@ LINKS: dict[str, list[tuple[dict[str, str], dict[str, object]]]] = {
 GLOBAL = {"lang", "model", "present"}
 WIDGETS = ["slider", "number_input", "selectbox", "radio", "select_slider", "multiselect", "toggle", "text_input", "checkbox",
            "button_group"]
-GRIDS = {"conv_input", "conv_kernel", "relu_input", "pool_input", "fc_input", "fc_weight", "fc_bias"}
+GRIDS = {"conv_input", "conv_kernel", "conv_input_c1", "conv_kernel_c1", "conv_input_c2", "conv_kernel_c2", "relu_input",
+         "pool_input", "fc_input", "fc_weight", "fc_bias"}
+TEXTS = GRIDS | {"unit"}  # settings that are no widget, written into the address by the page (the overview's clicked unit)
 CASES = [(page, i) for page, links in LINKS.items() for i in range(len(links))]
 
 
@@ -140,7 +153,7 @@ def test_every_setting_widget_of_every_page_has_a_link_that_names_it():
         for params in [{}] + [p for p, _ in links]:
             seen |= set(setting_widgets(open_link(page, params)))
     assert seen - covered == set(), "settings without a link in LINKS"
-    assert covered - GRIDS - seen == set(), "LINKS names settings that no page draws"
+    assert covered - TEXTS - seen == set(), "LINKS names settings that no page draws"
 
 
 @pytest.mark.parametrize("page,index", CASES)
@@ -150,7 +163,7 @@ def test_each_setting_is_bound_to_the_address_under_its_own_key(page, index):
     at = open_link(page, params)
     widgets = setting_widgets(at)
     for key, text in params.items():
-        if key in GRIDS:
+        if key in TEXTS:
             assert at.query_params[key] == text, key
         elif getattr(widgets[key].proto, "query_param_key", "") != key:  # an option: its name, written by the page
             assert at.query_params.get(key, text) == text, key  # (a default is left out of the address)
@@ -264,6 +277,6 @@ def test_every_lesson_stop_is_a_prepared_link_on_the_home_page():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
     ok(at)
     prepared = [link.proto for link in at.get("page_link") if link.proto.query_string]
-    assert len(prepared) == 10  # every stop of the lesson opens a prepared view
+    assert len(prepared) == 11  # every stop of the lesson opens a prepared view
     conv = next(p for p in prepared if p.page.endswith("convolution"))
     assert "conv_kernel_preset=vertical_edge" in conv.query_string and "conv_step=4" in conv.query_string

@@ -31,6 +31,8 @@ from explainer.stages import (
     pool,
     softmax,
 )
+from explainer.figures.multichannel import channels_figure, photo_figure
+from explainer.stages.multichannel import ChannelsResult, convolve_channels, photo_crop
 
 Numbers = tuple[tuple[float, ...], ...]
 _SHARED: dict[str, Callable[..., Any]] = {}
@@ -99,6 +101,42 @@ def conv_chart(result: ConvResult, step: int, lang: str) -> go.Figure:
 def pool_chart(result: PoolResult, step: int, lang: str) -> go.Figure:
     """:func:`explainer.figures.pool_figure`, shared between sessions."""
     return _pool(_numbers(result.input), result.settings, step, lang)
+
+
+# --- several input channels: the same few toy and photo views for a whole class ------------------------------
+
+
+def _channel_numbers(t: torch.Tensor) -> tuple[Numbers, ...]:
+    return tuple(_numbers(grid) for grid in t)
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _channels_convolved(inputs: tuple[Numbers, ...], kernels: tuple[Numbers, ...], settings: ConvSettings) -> ChannelsResult:
+    return convolve_channels(inputs, kernels, settings)
+
+
+def shared_convolve_channels(inputs: list[torch.Tensor], kernels: list[torch.Tensor], settings: ConvSettings) -> ChannelsResult:
+    """:func:`explainer.stages.multichannel.convolve_channels`, one result per distinct input (read it, never write it)."""
+    return _channels_convolved(tuple(_numbers(x) for x in inputs), tuple(_numbers(k) for k in kernels), settings)
+
+
+@shared_figures(max_entries=64)
+def _channels(inputs: tuple[Numbers, ...], kernels: tuple[Numbers, ...], settings: ConvSettings, step: int, lang: str,
+              names: tuple[str, ...], colours: bool, height: int | None) -> go.Figure:
+    return channels_figure(_channels_convolved(inputs, kernels, settings), step, lang, names, colours, height)
+
+
+def channels_chart(result: ChannelsResult, step: int, lang: str, names: tuple[str, ...], colours: bool,
+                   height: int | None = None) -> go.Figure:
+    """:func:`explainer.figures.multichannel.channels_figure`, shared between sessions."""
+    return _channels(_channel_numbers(result.input), _channel_numbers(result.kernel), result.settings, step, lang, names, colours,
+                     height)
+
+
+@shared_figures(max_entries=4)
+def photo_chart(lang: str) -> go.Figure:
+    """:func:`explainer.figures.multichannel.photo_figure` of the page's photo crop, shared."""
+    return photo_figure(photo_crop(), lang)
 
 
 # --- gradient descent: a class moving the same sliders asks for the same few (10–110 ms each) -------------
