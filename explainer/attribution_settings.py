@@ -29,7 +29,7 @@ from torch import nn
 
 from .baselines import BASELINES
 from .i18n import LocalizedError, Msg
-from .model import conv_layers
+from .model import MAX_BLOCKS, conv_layers
 
 WHOLE, NUMBER, CHOICE = "whole", "number", "choice"  # the kinds of setting
 SMOOTH_OVER = ("saliency", "integrated-gradients")
@@ -121,7 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("noise", NUMBER, 38.0, 0.0, 255.0, 1.0, range_error="err.sal_noise"),
     Setting("window", WHOLE, 4, 1, 28, 1),  # occlusion: side of the black patch
     Setting("stride", WHOLE, 2, 1, 28, 1),  # occlusion: how far the patch moves
-    Setting("layer", CHOICE, "conv2", choices=("conv1", "conv2"), model_choices=conv_layers),  # grad-cam
+    Setting("layer", CHOICE, "conv2", choices=tuple(f"conv{i}" for i in range(1, MAX_BLOCKS + 1)),  # grad-cam
+            model_choices=conv_layers),
     Setting("seed", WHOLE, 0, 0, 2**31 - 1, 1),  # the noise baseline, smoothgrad's noise
 )
 SETTING: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .model import model_config
+from .i18n import Msg
+from .model import ModelConfig, model_config
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,6 +148,38 @@ def stage_code(stage: Stage, normalization: tuple[float, float] | None = None) -
         return "p = torch.softmax(logits, dim=1)"
     target = "logits" if stage.kind == "logits" else "x"
     return f"{target} = model.{stage.name}(x)   # nn.{stage.layer}"
+
+
+def stage_notice(model: nn.Module, result: Trace, name: str, classes: int | None = None) -> Msg:
+    """What to notice about stage ``name`` of ``result``, as a text to render in the reader's language.
+
+    The shipped architecture of each kind has the course's own sentences
+    (``fwd.notice.<kind>.<stage>``); any other architecture (more blocks, another activation,
+    valid padding ...) gets a sentence per kind of stage, filled in with its own numbers.
+    """
+    config = model_config(model)
+    classes = classes if classes is not None else int(result.probabilities.numel())
+    index = result.names.index(name)
+    stage = result.stages[index]
+    if stage.kind in ("input", "softmax") or config == ModelConfig(kind=config.kind):
+        return Msg(f"fwd.notice.{config.kind}.{name}", classes=classes)
+    before = result.stages[index - 1].shape[1:]
+    after = stage.shape[1:]
+    module = dict(model.named_children())[name]
+    if isinstance(module, nn.Conv2d):
+        return Msg("fwd.notice.any.conv", name=name, n=module.out_channels, k=module.kernel_size[0], c=module.in_channels,
+                   before=before[-1], after=after[-1])
+    if stage.kind == "relu":
+        return Msg(f"fwd.notice.any.{type(module).__name__.lower()}", name=name)
+    if stage.kind == "pool":
+        return Msg("fwd.notice.any.pool", name=name, before=before[-1], after=after[-1], c=after[0])
+    if stage.kind == "flatten":
+        if len(before) == 3:
+            return Msg("fwd.notice.any.flatten_maps", c=before[0], h=before[1], w=before[2], n=after[0])
+        return Msg("fwd.notice.any.flatten", n=after[0])
+    if stage.kind == "logits":
+        return Msg("fwd.notice.any.logits", name=name, inputs=before[-1])
+    return Msg("fwd.notice.any.linear", name=name, n=after[0], inputs=before[-1])
 
 
 @dataclass(frozen=True, eq=False)

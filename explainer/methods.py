@@ -33,7 +33,7 @@ from torch import nn
 from .attribution_settings import SETTING, SETTINGS, Setting, Settings
 from .baselines import baseline_image, pixel_value
 from .i18n import LocalizedError, Msg
-from .model import conv_layers, seeded
+from .model import ACTIVATION_LAYERS, conv_layers, seeded
 
 MAX_SMOOTH_IG = 5000  # SmoothGrad over IG: samples × steps gradients at most, per request
 OCCLUSION_BATCH = 64  # occluded copies per forward pass
@@ -244,16 +244,17 @@ class GuidedBackprop(Method):
 
 
 def feature_maps(model: nn.Module, layer: str) -> nn.Module:
-    """The module whose output Grad-CAM reads for conv ``layer``: the ReLU right after it.
+    """The module whose output Grad-CAM reads for conv ``layer``: the activation right after it.
 
     Grad-CAM weighs a layer's feature maps ``A_c`` — in the paper the rectified outputs of a
     convolution. Before its ReLU, ``conv2``'s output is mostly negative background and the
-    weighted sum comes out negative everywhere (an empty map).
+    weighted sum comes out negative everywhere (an empty map). A model with sigmoid or tanh
+    gives the maps after that function.
     """
     children = list(model.named_children())
     names = [name for name, _ in children]
     index = names.index(layer)
-    if index + 1 < len(children) and isinstance(children[index + 1][1], nn.ReLU):
+    if index + 1 < len(children) and isinstance(children[index + 1][1], tuple(ACTIVATION_LAYERS.values())):
         return children[index + 1][1]
     return children[index][1]
 

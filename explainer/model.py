@@ -5,8 +5,11 @@ through them, and ``forward`` calls them in exactly that order. That is what let
 forward-pass trace, Grad-CAM and guided backprop find a layer by its name (``conv1``,
 ``relu2``, ...), and what lets :func:`list_stages` describe any of them.
 
-The three models share one interface: ``Model(config)`` where ``config`` is a frozen
-:class:`ModelConfig`; they take a batch ``[N, C, H, W]`` and return logits ``[N, classes]``.
+The three models share one interface: ``Model(config, seed=None)`` where ``config`` is a
+frozen :class:`ModelConfig` (``seed`` seeds the dropout masks); they take a batch
+``[N, C, H, W]`` and return logits ``[N, classes]``. What a class may change before training
+(1 to 3 convolution blocks, kernel, padding, activation, hidden width, dropout) and the sizes
+that follow from it live in :mod:`explainer.architecture`.
 The kinds are one registry, :data:`KINDS` (name, class, default width, shipped checkpoint);
 :data:`MODEL_KINDS`, the shipped kinds and the CLI's choices are derived from it.
 Softmax is *not* part of the model: ``nn.CrossEntropyLoss`` = log-softmax + NLL, as the
@@ -20,7 +23,6 @@ course explains, so the model stays numerically stable.
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -29,6 +31,24 @@ from typing import Any
 import torch
 from torch import nn
 
+from .architecture import (
+    ACTIVATION_LAYERS,
+    ACTIVATIONS,
+    KERNEL_SIZES,
+    MAX_BLOCKS,
+    MAX_CHANNELS,
+    MAX_HIDDEN,
+    PADDINGS,
+    ArchitectureError,
+    activation_name,
+    check_choice,
+    check_range,
+    check_sizes,
+    flat_features,
+    padding_of,
+)
+from .architecture import infer_config, map_sizes, model_code  # noqa: F401 - re-exported: the names callers know
+
 DEFAULT_KIND = "simplecnn"
 
 
@@ -36,17 +56,24 @@ DEFAULT_KIND = "simplecnn"
 class ModelConfig:
     """Everything needed to rebuild a model; stored as JSON in every checkpoint.
 
-    ``channels`` and ``kernel_size`` only matter for SimpleCNN; ``hidden`` is the width of
-    the fully connected hidden layer (SimpleCNN, MLP) and is ignored by softmax regression.
+    ``channels`` (1 to 3 convolution blocks), ``kernel_size`` and ``padding`` ("same" or
+    "valid") only matter for SimpleCNN; ``hidden`` is the width of the fully connected hidden
+    layer (SimpleCNN, MLP; 0 gives SimpleCNN none) and is ignored by softmax regression, as
+    are ``activation`` (one of :data:`ACTIVATIONS`) and ``dropout`` (the probability of
+    dropping a unit before the last Linear layer while training). A combination whose maps
+    would shrink below 1×1 raises :class:`~explainer.architecture.ArchitectureError`.
     """
 
     kind: str = DEFAULT_KIND
     in_channels: int = 1
     input_size: int = 28
     num_classes: int = 10
-    channels: tuple[int, int] = (8, 16)
+    channels: tuple[int, ...] = (8, 16)
     kernel_size: int = 3
     hidden: int = -1  # -1: the default width of this kind
+    padding: str = "same"
+    activation: str = "relu"
+    dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
@@ -54,16 +81,25 @@ class ModelConfig:
         if self.hidden == -1:
             object.__setattr__(self, "hidden", KINDS[self.kind].hidden)
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
-        _require(len(self.channels) == 2, "channels must be two numbers, e.g. (8, 16).")
+        object.__setattr__(self, "dropout", float(self.dropout))
+        if not 1 <= len(self.channels) <= MAX_BLOCKS:
+            raise ArchitectureError("err.arch_blocks", n=len(self.channels), most=MAX_BLOCKS)
         _require(1 <= self.in_channels <= 4, "in_channels must be between 1 and 4.")
         _require(2 <= self.num_classes <= 1000, "num_classes must be between 2 and 1000.")
         _require(4 <= self.input_size <= 512, "input_size must be between 4 and 512.")
+        check_choice(self.activation, ACTIVATIONS)
+        check_choice(self.padding, PADDINGS)
+        if not 0 <= self.dropout < 1:  # also refuses NaN
+            raise ArchitectureError("err.arch_dropout", value=f"{self.dropout:g}")
         if self.kind == "simplecnn":
-            _require(all(1 <= c <= 512 for c in self.channels), "each channel count must be between 1 and 512.")
-            _require(self.kernel_size in (1, 3, 5, 7), "kernel_size must be 1, 3, 5 or 7 (odd, so padding keeps the size).")
-            _require(self.input_size % 4 == 0, "input_size must be divisible by 4 (two 2x2 poolings).")
-        if self.kind != "softmax":
-            _require(1 <= self.hidden <= 8192, "hidden must be between 1 and 8192.")
+            for c in self.channels:
+                check_range(c, 1, MAX_CHANNELS, "model.field.channels")
+            if self.kernel_size not in KERNEL_SIZES:
+                raise ArchitectureError("err.arch_kernel_size", value=self.kernel_size)
+            check_range(self.hidden, 0, MAX_HIDDEN, "model.field.hidden")
+            check_sizes(self)
+        elif self.kind != "softmax":
+            check_range(self.hidden, 1, MAX_HIDDEN, "model.field.hidden")
 
     @property
     def in_features(self) -> int:
@@ -77,7 +113,11 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Rebuild a config from :meth:`to_dict` output; unknown or ill-typed fields raise ValueError."""
+        """Rebuild a config from :meth:`to_dict` output; unknown or ill-typed fields raise ValueError.
+
+        A field that is missing takes its default: checkpoints written before a field existed
+        (``padding``, ``activation``, ``dropout``) load as the model they were.
+        """
         if not isinstance(data, dict):
             raise ValueError("The model configuration must be a JSON object.")
         known = {f for f in cls.__dataclass_fields__}
@@ -86,19 +126,26 @@ class ModelConfig:
             raise ValueError(f"Unknown model configuration fields: {', '.join(sorted(unknown))}.")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            if key == "kind":
+            if key in _TEXT_FIELDS:
                 if not isinstance(value, str):
-                    raise ValueError("The model kind must be text.")
+                    raise ValueError(f"{key} must be text.")
                 kwargs[key] = value
             elif key == "channels":
                 if not (isinstance(value, (list, tuple)) and all(_is_int(v) for v in value)):
                     raise ValueError("channels must be a list of whole numbers.")
                 kwargs[key] = tuple(value)
+            elif key == "dropout":
+                if not (_is_int(value) or isinstance(value, float)):
+                    raise ValueError("dropout must be a number.")
+                kwargs[key] = float(value)
             else:
                 if not _is_int(value):
                     raise ValueError(f"{key} must be a whole number.")
                 kwargs[key] = value
         return cls(**kwargs)
+
+
+_TEXT_FIELDS = ("kind", "padding", "activation")
 
 
 def _is_int(value: Any) -> bool:
@@ -118,57 +165,114 @@ def _config_of_kind(config: ModelConfig | None, kind: str, class_name: str) -> M
     return config
 
 
-class SimpleCNN(nn.Module):
-    """Conv2d → ReLU → MaxPool2d, twice, then Flatten → Linear → ReLU → Linear.
+DEFAULT_DROPOUT_SEED = 0  # the dropout masks' seed of a model built without one
 
-    Shapes with the default config (8 and 16 channels, 3×3 kernels, padding 1)::
+
+class _Masks:
+    """The dropout masks' own random numbers: one ``torch.Generator`` per device, seeded once.
+
+    PyTorch's global generator is shared by every thread of the process; drawing the masks
+    from it would let another student's thread change them. A copied model (``copy.deepcopy``)
+    continues from the same state.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = int(seed)
+        self._generators: dict[torch.device, torch.Generator] = {}
+
+    def keep(self, x: torch.Tensor, p: float) -> torch.Tensor:
+        """A 0/1 mask shaped like ``x``: each unit kept with probability ``1 − p``."""
+        generator = self._generators.get(x.device)
+        if generator is None:
+            generator = self._generators[x.device] = torch.Generator(device=x.device).manual_seed(self.seed)
+        return torch.empty_like(x).bernoulli_(1 - p, generator=generator)
+
+    def __deepcopy__(self, memo: dict) -> _Masks:
+        twin = _Masks(self.seed)
+        for device, generator in self._generators.items():
+            twin._generators[device] = torch.Generator(device=device)
+            twin._generators[device].set_state(generator.get_state())
+        return twin
+
+
+class _Chain(nn.Module):
+    """A model whose ``forward`` runs its named stages in the order they were registered.
+
+    Dropout is applied right before the last Linear layer, only in training mode, as a
+    function inside ``forward`` — not as a stage. Every explanation (the forward trace,
+    Grad-CAM, the overview, the loss landscape) hooks the named stages and runs in
+    ``eval()`` mode, where dropout is the identity; in ``train()`` mode each unit is zeroed
+    with probability ``p`` and the others are scaled by ``1 / (1 − p)``, the masks drawn
+    from the model's own generator (seeded by :func:`build_model`).
+    """
+
+    dropout: float = 0.0
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__()
+        self._masks = _Masks(DEFAULT_DROPOUT_SEED if seed is None else seed)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        *stages, last = self.children()
+        for stage in stages:
+            x = stage(x)
+        if self.training and self.dropout > 0:
+            x = x * self._masks.keep(x, self.dropout) / (1 - self.dropout)
+        return last(x)
+
+
+class SimpleCNN(_Chain):
+    """1 to 3 blocks Conv2d → activation → MaxPool2d, then Flatten → Linear → activation → Linear.
+
+    Shapes with the default config (two blocks of 8 and 16 channels, 3×3 kernels, padding 1)::
 
         [N,1,28,28] -conv1-> [N,8,28,28] -pool1-> [N,8,14,14]
                     -conv2-> [N,16,14,14] -pool2-> [N,16,7,7] -flatten-> [N,784]
                     -fc1-> [N,64] -fc2-> [N,10] (logits)
 
-    Padding ``k // 2`` keeps the spatial size through each convolution
-    (``out = (n + 2p − k) / s + 1 = n``), so only the poolings halve it.
+    Same padding ``k // 2`` keeps the spatial size through each convolution
+    (``out = (n + 2p − k) / s + 1 = n``), so only the poolings halve it; valid padding (0)
+    takes ``k − 1`` off every convolution. The stages are ``conv{i}``, ``relu{i}`` (or
+    ``sigmoid{i}``, ``tanh{i}``) and ``pool{i}`` per block, ``flatten``, then ``fc1``, the
+    hidden activation (numbered after the blocks: ``relu3`` for two) and ``fc2`` — or, with
+    ``hidden = 0``, a single ``fc``.
     """
 
-    def __init__(self, config: ModelConfig | None = None) -> None:
-        super().__init__()
+    def __init__(self, config: ModelConfig | None = None, seed: int | None = None) -> None:
+        super().__init__(seed)
         self.config = config = _config_of_kind(config, "simplecnn", "SimpleCNN")
-        c1, c2 = config.channels
-        k = config.kernel_size
-        self.conv1 = nn.Conv2d(config.in_channels, c1, kernel_size=k, padding=k // 2)
-        self.relu1 = nn.ReLU()
-        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.conv2 = nn.Conv2d(c1, c2, kernel_size=k, padding=k // 2)
-        self.relu2 = nn.ReLU()
-        self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.dropout = config.dropout
+        k, p = config.kernel_size, padding_of(config.kernel_size, config.padding)
+        activation = ACTIVATION_LAYERS[config.activation]
+        channels = (config.in_channels, *config.channels)
+        for i in range(1, len(channels)):
+            self.add_module(f"conv{i}", nn.Conv2d(channels[i - 1], channels[i], kernel_size=k, padding=p))
+            self.add_module(activation_name(config, i), activation())
+            self.add_module(f"pool{i}", nn.MaxPool2d(kernel_size=2, stride=2))
         self.flatten = nn.Flatten()
-        side = config.input_size // 4
-        self.fc1 = nn.Linear(c2 * side * side, config.hidden)
-        self.relu3 = nn.ReLU()
-        self.fc2 = nn.Linear(config.hidden, config.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool1(self.relu1(self.conv1(x)))
-        x = self.pool2(self.relu2(self.conv2(x)))
-        x = self.flatten(x)
-        x = self.relu3(self.fc1(x))
-        return self.fc2(x)
+        features = flat_features(config)
+        if config.hidden > 0:
+            self.fc1 = nn.Linear(features, config.hidden)
+            self.add_module(activation_name(config, len(channels)), activation())
+            self.fc2 = nn.Linear(config.hidden, config.num_classes)
+        else:
+            self.fc = nn.Linear(features, config.num_classes)
 
 
-class MLP(nn.Module):
-    """The course's multilayer perceptron: Flatten → Linear(784, 256) → ReLU → Linear(256, 10)."""
+class MLP(_Chain):
+    """The course's multilayer perceptron: Flatten → Linear(784, 256) → ReLU → Linear(256, 10).
 
-    def __init__(self, config: ModelConfig | None = None) -> None:
-        super().__init__()
+    The activation may be ``sigmoid1`` or ``tanh1`` instead, with dropout before ``fc2``.
+    """
+
+    def __init__(self, config: ModelConfig | None = None, seed: int | None = None) -> None:
+        super().__init__(seed)
         self.config = config = _config_of_kind(config, "mlp", "MLP")
+        self.dropout = config.dropout
         self.flatten = nn.Flatten()
         self.fc1 = nn.Linear(config.in_features, config.hidden)
-        self.relu1 = nn.ReLU()
+        self.add_module(activation_name(config, 1), ACTIVATION_LAYERS[config.activation]())
         self.fc2 = nn.Linear(config.hidden, config.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.relu1(self.fc1(self.flatten(x))))
 
 
 class SoftmaxRegression(nn.Module):
@@ -177,7 +281,7 @@ class SoftmaxRegression(nn.Module):
     ``p = softmax(W·x + b)``, trained with cross-entropy ``−log p_y``.
     """
 
-    def __init__(self, config: ModelConfig | None = None) -> None:
+    def __init__(self, config: ModelConfig | None = None, seed: int | None = None) -> None:
         super().__init__()
         self.config = config = _config_of_kind(config, "softmax", "SoftmaxRegression")
         self.flatten = nn.Flatten()
@@ -233,11 +337,15 @@ def seeded(seed: int) -> Iterator[None]:
 
 
 def build_model(config: ModelConfig, seed: int | None = None) -> nn.Module:
-    """A freshly initialised model for ``config``; with ``seed`` the initial weights are repeatable."""
+    """A freshly initialised model for ``config``; with ``seed`` the initial weights are repeatable.
+
+    ``seed`` also seeds the model's own dropout masks (a fixed seed when None), so that a
+    training run with dropout repeats exactly.
+    """
     if seed is None:
         return KINDS[config.kind].module(config)
     with seeded(seed):
-        return KINDS[config.kind].module(config)
+        return KINDS[config.kind].module(config, seed=seed)
 
 
 def model_config(model: nn.Module) -> ModelConfig:
@@ -249,7 +357,7 @@ def model_config(model: nn.Module) -> ModelConfig:
 
 
 def conv_layers(model: nn.Module) -> list[str]:
-    """Names of the model's convolution stages (``conv1``, ``conv2``); empty for the MLP and softmax regression."""
+    """Names of the model's convolution stages (``conv1`` … ``conv3``); empty for the MLP and softmax regression."""
     return [name for name, module in model.named_children() if isinstance(module, nn.Conv2d)]
 
 
@@ -300,85 +408,12 @@ def _describe(module: nn.Module) -> str:
     return f"{type(module).__name__}({extra})"
 
 
-def model_code(config: ModelConfig) -> str:
-    """The PyTorch source a student would write for this model, as in the course notes."""
-    if config.kind == "softmax":
-        return (
-            "model = nn.Sequential(\n"
-            "    nn.Flatten(),\n"
-            f"    nn.Linear({config.in_features}, {config.num_classes}),  # softmax is inside nn.CrossEntropyLoss\n"
-            ")"
-        )
-    if config.kind == "mlp":
-        return (
-            "model = nn.Sequential(\n"
-            "    nn.Flatten(),\n"
-            f"    nn.Linear({config.in_features}, {config.hidden}),\n"
-            "    nn.ReLU(),\n"
-            f"    nn.Linear({config.hidden}, {config.num_classes}),\n"
-            ")"
-        )
-    c1, c2 = config.channels
-    k = config.kernel_size
-    side = config.input_size // 4
-    return (
-        "model = nn.Sequential(\n"
-        f"    nn.Conv2d({config.in_channels}, {c1}, kernel_size={k}, padding={k // 2}),  # conv1\n"
-        "    nn.ReLU(),                                   # relu1\n"
-        "    nn.MaxPool2d(kernel_size=2, stride=2),       # pool1\n"
-        f"    nn.Conv2d({c1}, {c2}, kernel_size={k}, padding={k // 2}),  # conv2\n"
-        "    nn.ReLU(),                                   # relu2\n"
-        "    nn.MaxPool2d(kernel_size=2, stride=2),       # pool2\n"
-        "    nn.Flatten(),                                # flatten\n"
-        f"    nn.Linear({c2 * side * side}, {config.hidden}),  # fc1\n"
-        "    nn.ReLU(),                                   # relu3\n"
-        f"    nn.Linear({config.hidden}, {config.num_classes}),  # fc2 (logits)\n"
-        ")"
-    )
+def architecture_stages(config: ModelConfig) -> list[StageInfo]:
+    """The stages of the model ``config`` describes, with their output shapes and parameter counts, before training.
 
-
-def infer_config(state_dict: dict[str, torch.Tensor]) -> ModelConfig:
-    """Guess the :class:`ModelConfig` of a bare ``state_dict`` from its names and shapes.
-
-    Used for ``.pt`` files saved with ``torch.save(model.state_dict())`` that carry no
-    metadata. Raises ValueError when the tensors match none of the app's models.
+    The model is built on PyTorch's ``meta`` device: shapes without numbers, so no weights
+    are initialised or stored and it stays cheap for the largest architecture.
     """
-    keys = set(state_dict)
-    try:
-        if keys == {"fc.weight", "fc.bias"}:
-            classes, features = state_dict["fc.weight"].shape
-            return ModelConfig(kind="softmax", num_classes=classes, **_square(features))
-        if keys == {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}:
-            hidden, features = state_dict["fc1.weight"].shape
-            classes = state_dict["fc2.weight"].shape[0]
-            return ModelConfig(kind="mlp", num_classes=classes, hidden=hidden, **_square(features))
-        cnn_keys = {f"{layer}.{p}" for layer in ("conv1", "conv2", "fc1", "fc2") for p in ("weight", "bias")}
-        if keys == cnn_keys:
-            c1, cin, k, _ = state_dict["conv1.weight"].shape
-            c2 = state_dict["conv2.weight"].shape[0]
-            hidden, features = state_dict["fc1.weight"].shape
-            side = math.isqrt(features // c2) if features % c2 == 0 else 0
-            return ModelConfig(
-                kind="simplecnn",
-                in_channels=cin,
-                input_size=side * 4,
-                num_classes=state_dict["fc2.weight"].shape[0],
-                channels=(c1, c2),
-                kernel_size=k,
-                hidden=hidden,
-            )
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"The weights do not describe one of the app's models ({exc}).") from None
-    raise ValueError(
-        "The weights do not match SimpleCNN, the MLP or softmax regression "
-        f"(found layers: {', '.join(sorted(keys)[:8])}{' ...' if len(keys) > 8 else ''})."
-    )
-
-
-def _square(features: int) -> dict[str, int]:
-    """in_channels and input_size for a flattened image of ``features`` pixels (1 or 3 channels)."""
-    for channels in (1, 3):
-        side = math.isqrt(features // channels)
-        if features % channels == 0 and side * side * channels == features:
-            return {"in_channels": channels, "input_size": side}
-    raise ValueError(f"{features} inputs are not a square image")
+    with torch.device("meta"):
+        model = KINDS[config.kind].module(config)
+    return list_stages(model)

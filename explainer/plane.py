@@ -37,7 +37,11 @@ def _combine(base: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor, a: float, b
     return torch.add(base, d1, alpha=a).add_(d2, alpha=b)
 
 
-_SIMPLE_LAYERS = (nn.Conv2d, nn.Linear, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten)
+# The activations the fast path applies in place. Each never decreases, so it commutes with a
+# max-pooling: pool(f(x)) = f(pool(x)), and applying it after the pooling is ¼ of the work.
+_ACTIVATIONS: dict[type[nn.Module], Callable[[torch.Tensor], torch.Tensor]] = {
+    nn.ReLU: torch.relu_, nn.Sigmoid: torch.sigmoid_, nn.Tanh: torch.tanh_}
+_SIMPLE_LAYERS = (nn.Conv2d, nn.Linear, *_ACTIVATIONS, nn.MaxPool2d, nn.AvgPool2d, nn.Flatten)
 
 
 def _is_2x2(pool: nn.Module) -> bool:
@@ -66,7 +70,7 @@ class Plane:
 
     ``base`` defaults to the model's own weights, ``d2`` to no direction (a line). With
     ``method="auto"`` the fast path is used where the model is a chain of Conv2d / Linear /
-    ReLU / pooling / Flatten layers that ``forward`` calls in order (the app's three models):
+    ReLU, sigmoid or tanh / pooling / Flatten layers that ``forward`` calls in order (the app's three models):
     the first weighted layer's output is precomputed for base, d₁ and d₂ and combined per
     point, the rest runs as functions of the combined weights. Several points go through
     each pass: the first layer and the linear layers as single batched operations, the
@@ -90,7 +94,9 @@ class Plane:
             raise ValueError("The directions must have one tensor per weight of the model.")
         self.images = images.to(self.device, torch.float32)
         self.labels = labels.to(self.device)
-        self._model = copy.deepcopy(model)  # functional_call swaps tensors in place: never on the shared model
+        # functional_call swaps tensors in place: never on the shared model. The landscape is the
+        # trained model's loss, in evaluation mode (no dropout), whatever mode the model is in.
+        self._model = copy.deepcopy(model).eval()
         self._layers = self._chain(self._model) if method != "plain" else None
         self._first: list[torch.Tensor] | None = None
         self.method = "plain"
@@ -141,12 +147,12 @@ class Plane:
         """Run the layers before the first weighted one, then that layer for base, d₁ and d₂ (bias included).
 
         The three outputs are kept shaped so that broadcast multiply-adds make a whole pass of
-        points at once. When the first layer is a convolution followed by ReLU and a 2×2
+        points at once. When the first layer is a convolution followed by an activation and a 2×2
         max-pooling (SimpleCNN's conv1 → relu1 → pool1) they are stored by pooling offset,
         ``[4, 1, N·H/2·W/2, C]``: the four pixels of every 2×2 window in four contiguous blocks.
-        The pooling is then the maximum of the four blocks, ReLU comes after it (max and ReLU
-        commute, as ReLU never decreases), and each point's result is already the channels-last
-        input of the next convolution.
+        The pooling is then the maximum of the four blocks, the activation comes after it (max
+        and ReLU, sigmoid or tanh commute, as none of them ever decreases), and each point's
+        result is already the channels-last input of the next convolution.
         """
         x = self.images
         layers = self._layers
@@ -157,10 +163,11 @@ class Plane:
             outputs = [self._apply(module, x, w[f"{name}.weight"], w.get(f"{name}.bias")) for w in (self.base, self.d1, self.d2)]
             start = i + 1
             following = layers[i + 1:i + 3]
-            if outputs[0].dim() == 4 and [type(m) for _, m in following] == [nn.ReLU, nn.MaxPool2d] \
+            if outputs[0].dim() == 4 and len(following) == 2 and type(following[0][1]) in _ACTIVATIONS \
                     and _is_2x2(following[1][1]) and outputs[0].shape[2] % 2 == 0 and outputs[0].shape[3] % 2 == 0:
                 n, c, h, w = outputs[0].shape
                 self._first_kind, self._maps, start = "pooled", (n, h // 2, w // 2, c), i + 3
+                self._first_activation = _ACTIVATIONS[type(following[0][1])]
                 outputs = [o.view(n, c, h // 2, 2, w // 2, 2).permute(3, 5, 0, 2, 4, 1).reshape(4, 1, -1, c).contiguous()
                            for o in outputs]
             elif outputs[0].dim() == 4:
@@ -178,19 +185,19 @@ class Plane:
 
     @staticmethod
     def _program(layers: list[tuple[str, nn.Module]]) -> list[tuple[str, str | None, nn.Module]]:
-        """The remaining layers as steps; a ReLU right before a max-pooling is done after it (same result, ¼ the work)."""
+        """The remaining layers as steps; an activation right before a max-pooling is done after it (same result, ¼ the work)."""
         steps: list[tuple[str, str | None, nn.Module]] = []
         i = 0
         while i < len(layers):
             name, module = layers[i]
-            if isinstance(module, nn.ReLU) and i + 1 < len(layers) and isinstance(layers[i + 1][1], nn.MaxPool2d):
-                steps += [("module", None, layers[i + 1][1]), ("relu", None, module)]
+            if type(module) in _ACTIVATIONS and i + 1 < len(layers) and isinstance(layers[i + 1][1], nn.MaxPool2d):
+                steps += [("module", None, layers[i + 1][1]), ("activation", None, module)]
                 i += 2
                 continue
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 steps.append(("weighted", name, module))
-            elif isinstance(module, nn.ReLU):
-                steps.append(("relu", None, module))
+            elif type(module) in _ACTIVATIONS:
+                steps.append(("activation", None, module))
             elif isinstance(module, nn.Flatten):
                 steps.append(("flatten", None, module))
             else:
@@ -232,7 +239,7 @@ class Plane:
             maps = offset(0)
             for j in (1, 2, 3):
                 torch.maximum(maps, offset(j), out=maps)
-            maps.relu_()
+            self._first_activation(maps)
         else:
             view = (count,) + (1,) * (c0.dim() - 1)
             z = torch.addcmul(c0, c1, a.view(view)).addcmul_(c2, b.view(view))
@@ -250,8 +257,8 @@ class Plane:
                     if kind == "weighted":
                         weight, bias = weights[name]
                         h = self._apply(module, h, weight[p], None if bias is None else bias[p])
-                    elif kind == "relu":
-                        h = h.relu_()
+                    elif kind == "activation":
+                        h = _ACTIVATIONS[type(module)](h)
                     elif _is_2x2(module) and h.shape[2] % 2 == 0 and h.shape[3] % 2 == 0:
                         h = _max_pool_2x2(h)
                     else:
@@ -268,10 +275,10 @@ class Plane:
                     x = torch.bmm(x, weight.transpose(1, 2))
                 else:
                     x = torch.baddbmm(self._weights(f"{name}.bias", a, b).unsqueeze(1), x, weight.transpose(1, 2))
-            elif kind == "relu":
-                x = x.relu_()
+            elif kind == "activation":
+                x = _ACTIVATIONS[type(module)](x)
             else:
-                raise ValueError("After the flatten the fast path expects only linear layers and ReLUs.")
+                raise ValueError("After the flatten the fast path expects only linear layers and activations.")
         return x
 
     # --- many points ---------------------------------------------------------------------------------
@@ -308,8 +315,8 @@ class Plane:
 
 def plain_losses(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, d1: Mapping[str, torch.Tensor],
                  d2: Mapping[str, torch.Tensor], alphas: torch.Tensor, betas: torch.Tensor) -> torch.Tensor:
-    """The reference: ``functional_call`` on the batch at every (α[p], β[p]), one forward each (on a copy)."""
-    private = copy.deepcopy(model)
+    """The reference: ``functional_call`` on the batch at every (α[p], β[p]), one forward each (on a copy, in eval mode)."""
+    private = copy.deepcopy(model).eval()
     base = parameters_of(private)
     out = torch.empty(len(alphas), dtype=torch.float64)
     with torch.inference_mode():

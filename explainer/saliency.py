@@ -17,7 +17,8 @@ Every method answers "how much did each pixel contribute to the score ``s_k(x)``
   Integrated Gradients (Smilkov et al. 2017);
 - **guided-backprop** — the gradient with every ReLU letting only positive gradients back;
 - **grad-cam** — ``ReLU(Σ_c α_c A_c)`` with ``α_c`` the mean gradient of feature map ``A_c``
-  of ``conv1`` or ``conv2`` (after its ReLU), upsampled to 28×28 (the layer's own map is kept);
+  of a convolution layer (``conv1`` … ``conv3``, after its activation), upsampled to 28×28 (the
+  layer's own map is kept);
 - **occlusion** — how much the score drops when a ``window``×``window`` black patch covers
   the pixel, the patch moved by ``stride``; all positions go through the model in batches;
 - **deeplift** — the difference from the baseline, propagated layer by layer with the

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from explainer.architecture import flat_features, map_sizes, padding_of, sizes_text
 from explainer.data import DatasetUnavailable
 from explainer.figures import training_curves
 from explainer.model import count_parameters, list_stages, model_code
@@ -22,12 +23,19 @@ meta = shared.meta
 config = meta.model
 # Numbers the explanations quote, computed from this model's own configuration.
 n = config.input_size
+sizes = [side for name, side in map_sizes(config) if not name.startswith("conv")]  # input, then each pooling
+side = sizes[-1]
 shape_fields = {
-    "n": n, "half": n // 2, "side": n // 4, "k": config.kernel_size, "p": config.kernel_size // 2,
-    "twice_p": 2 * (config.kernel_size // 2), "c1": config.channels[0], "c2": config.channels[1],
-    "features": config.channels[1] * (n // 4) ** 2 if config.kind == "simplecnn" else config.in_features,
+    "n": n, "half": n // 2, "side": side, "k": config.kernel_size, "p": padding_of(config.kernel_size, config.padding),
+    "twice_p": 2 * padding_of(config.kernel_size, config.padding), "c1": config.channels[0], "c2": config.channels[-1],
+    "features": flat_features(config),
     "hidden": config.hidden, "classes": config.num_classes,
+    "sizes": " → ".join(str(s) for s in sizes), "chain": sizes_text(map_sizes(config)),
+    "channels": " → ".join(str(c) for c in (config.in_channels, *config.channels)),
 }
+# The course's sentences describe two same-padding blocks and a hidden layer; any other SimpleCNN gets its own.
+note = "custom" if config.kind == "simplecnn" and (len(config.channels) != 2 or config.padding != "same"
+                                                   or config.hidden == 0) else config.kind
 
 cols = st.columns(4)
 cols[0].metric(tr("home.metric.model"), tr(f"model.kind.{config.kind}"))
@@ -57,7 +65,7 @@ if tab == "architecture":
         hide_index=True,
         column_config={tr("model.col.parameters"): st.column_config.NumberColumn(format="localized")},
     )
-    st.markdown(tr(f"model.architecture.note.{config.kind}", **shape_fields))
+    st.markdown(tr(f"model.architecture.note.{note}", **shape_fields))
     if not presenting:
         st.code("import torch.nn as nn\n\n" + model_code(config), language="python")
 
@@ -92,4 +100,4 @@ else:
 
 if not presenting:
     st.subheader(tr("model.notice.title"))
-    st.markdown(tr(f"model.notice.{config.kind}", **shape_fields))
+    st.markdown(tr(f"model.notice.{note}", **shape_fields))

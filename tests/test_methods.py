@@ -135,7 +135,7 @@ def test_the_settings_bounds_and_defaults():
         "noise": (NUMBER, 0.0, 255.0, 38.0, ()),
         "window": (WHOLE, 1, 28, 4, ()),
         "stride": (WHOLE, 1, 28, 2, ()),
-        "layer": (CHOICE, None, None, "conv2", ("conv1", "conv2")),
+        "layer": (CHOICE, None, None, "conv2", ("conv1", "conv2", "conv3")),
         "seed": (WHOLE, 0, 2**31 - 1, 0, ()),
     }
 
@@ -144,7 +144,7 @@ def test_the_layer_choices_come_from_the_model():
     layer = SETTING["layer"]
     assert layer.options(small_model()) == ("conv1", "conv2") and layer.default_for(small_model()) == "conv2"
     mlp = build_model(ModelConfig(kind="mlp"))
-    assert layer.options(mlp) == () and layer.options() == ("conv1", "conv2")
+    assert layer.options(mlp) == () and layer.options() == ("conv1", "conv2", "conv3")
 
 
 def test_settings_are_checked_read_only_hashable_and_picklable():

@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from explainer.figures import feature_maps_figure, flatten_vector_figure, image_figure, kernels_figure, vector_figure
-from explainer.forward import Trace, conv_pixel, stage_code
+from explainer.forward import Trace, conv_pixel, stage_code, stage_notice
 from explainer.stages import fmt
 
 from .address import bound, grid_param, request_view
@@ -48,7 +48,7 @@ def show_stage(shared: SharedModel, result: Trace, step: int, digit_key: str, cl
     if not presenting:
         shape = "[" + ", ".join(str(n) for n in stage.shape) + "]"
         st.markdown(tr("fwd.stage_facts", shape=shape, low=fmt(stage.min), high=fmt(stage.max)))
-    notice = tr(f"fwd.notice.{meta.model.kind}.{stage.name}", classes=len(classes))
+    notice = stage_notice(shared.model, result, stage.name, len(classes)).render(lang)
     if not presenting:
         st.markdown(notice)
     output = stage.output[0]

@@ -67,7 +67,7 @@ def show_unit(shared: SharedModel, result: Trace, ref: UnitRef, classes: list[st
         _conv(result, e, lang)
         return
     if isinstance(e, ActivationUnit):
-        st.markdown(tr("ov.relu_text", name=ref.stage, before=fmt(e.before, 4), after=fmt(e.total, 4)))
+        st.markdown(tr(f"ov.{e.function.lower()}_text", name=ref.stage, before=fmt(e.before, 4), after=fmt(e.total, 4)))
     elif isinstance(e, PoolUnit):
         previous = result.stages[result.names.index(ref.stage) - 1]
         plotly_chart(pool_unit_figure(e, previous.output[0, ref.index[0]], lang), key="ov_pool_figure")
