@@ -208,3 +208,25 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     ys, xs = np.indices(image.shape)
     total = image.sum()
     return float((ys * image).sum() / total), float((xs * image).sum() / total)
+
+
+def batch_picture(images: torch.Tensor, indices: tuple[int, ...], labels: tuple[int, ...], predicted: tuple[int, ...],
+                  columns: int = 8, limit: int = 64) -> np.ndarray:
+    """A training batch as one RGB picture: its digits (at most ``limit``) in rows of ``columns``, each framed
+    green where the model's guess was right and red where it was wrong.
+
+    ``images`` is the split's uint8 ``[N, 28, 28]``; ``indices`` are the batch's positions in it.
+    """
+    shown = list(zip(indices, labels, predicted))[:limit]
+    rows = max(1, -(-len(shown) // columns))
+    h, w = images.shape[-2:]
+    pad = 2
+    cell_h, cell_w = h + 2 * pad, w + 2 * pad
+    picture = np.full((rows * cell_h, columns * cell_w, 3), 255, dtype=np.uint8)
+    for k, (i, label, guess) in enumerate(shown):
+        r, c = divmod(k, columns)
+        top, left = r * cell_h, c * cell_w
+        picture[top : top + cell_h, left : left + cell_w] = (26, 152, 80) if label == guess else (215, 48, 39)
+        digit = images[i].to(torch.uint8).cpu().numpy()
+        picture[top + pad : top + pad + h, left + pad : left + pad + w] = digit[..., None]
+    return picture

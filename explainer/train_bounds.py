@@ -8,10 +8,12 @@ from __future__ import annotations
 from .bounds import Bound
 from .train import DEFAULT_LR
 
-CHANNELS1 = Bound(1, 32, 8)  # SimpleCNN: conv1's feature maps
-CHANNELS2 = Bound(1, 64, 16)  # conv2's
-KERNELS: tuple[int, ...] = (3, 5)
-CNN_HIDDEN = Bound(8, 512, 64)  # SimpleCNN's fc1 width
+BLOCKS: tuple[int, ...] = (1, 2, 3)  # SimpleCNN's convolution blocks (conv → activation → pool)
+CHANNELS = (Bound(1, 32, 8), Bound(1, 64, 16), Bound(1, 64, 32))  # feature maps of conv1, conv2, conv3
+KERNELS: tuple[int, ...] = (3, 5, 7)
+CNN_HIDDEN = Bound(0, 512, 64)  # SimpleCNN's fc1 width; 0: no hidden layer (flatten → fc, the course's CNN)
+DROPOUTS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+DELAYS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0)  # seconds between two batches when watching
 MLP_HIDDEN = Bound(8, 1024, 256)  # the MLP's hidden layer (the course's 784-256-10)
 LEARNING_RATES: tuple[float, ...] = tuple(sorted(
     {0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0} | set(DEFAULT_LR.values())))

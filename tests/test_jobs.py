@@ -103,7 +103,7 @@ def test_an_unexpected_error_is_reported_not_raised(mnist5k, monkeypatch):
     def broken(*args, **kwargs):
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr("explainer.jobs.train", broken)
+    monkeypatch.setattr("explainer.jobs.Trainer", broken)
     j = wait(JobRunner(1).submit(job(mnist5k)))
     assert j.state == FAILED and "MemoryError" in j.error.render("en")
 

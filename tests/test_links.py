@@ -91,6 +91,12 @@ LINKS: dict[str, list[tuple[dict[str, str], dict[str, object]]]] = {
           "train_lr": 0.1, "train_schedule": "constant", "train_batch": 64, "train_epochs": 2, "train_limit": 1000, "train_seed": 3,
           "train_tensorboard": True, "train_dataset": "mnist-5k"}),
         ({"train_kind": "mlp", "train_mlp_hidden": "128"}, {"train_kind": "mlp", "train_mlp_hidden": 128}),
+        ({"train_blocks": "3", "train_c1": "4", "train_c2": "6", "train_c3": "5", "train_kernel": "3", "train_padding": "valid",
+          "train_activation": "sigmoid", "train_dropout": "0.5", "train_hidden": "0", "train_pace": "watch", "train_delay": "0.5",
+          "train_digit": "7", "train_watch": "1 2 3"},
+         {"train_blocks": 3, "train_c1": 4, "train_c2": 6, "train_c3": 5, "train_kernel": 3, "train_padding": "valid",
+          "train_activation": "sigmoid", "train_dropout": 0.5, "train_hidden": 0, "train_pace": "watch", "train_delay": 0.5,
+          "train_digit": 7, "train_watch": "1 2 3"}),
     ],
     "landscape": [
         ({"ld_grid": "11", "ld_span": "0.5", "ld_batch": "64", "ld_seed": "2", "ld_alpha": "0.25", "ld_beta": "-0.125",

@@ -11,8 +11,6 @@ size, draws the connections in SVG, shows values on hover and sends back the uni
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import streamlit as st
 import torch
 
@@ -20,15 +18,10 @@ from explainer.forward import Trace
 from explainer.overview import overview
 
 from .figure_cache import shared_figures
+from .components import inline_component
 from .state import tr
 
-_ASSETS = Path(__file__).parent / "assets"
-_COMPONENT = st.components.v2.component(
-    "cnn_explainer_overview",
-    html="",
-    css=(_ASSETS / "overview.css").read_text(encoding="utf-8"),
-    js=(_ASSETS / "overview.js").read_text(encoding="utf-8"),
-)
+_COMPONENT = inline_component("cnn_explainer_overview", "overview")
 UNIT_KEY = "unit"  # the clicked unit (``conv2:5:7:7``): the overview's setting, in the address as ``?unit=``
 KINDS = ("input", "conv", "relu", "pool", "flatten", "linear", "logits", "softmax")
 

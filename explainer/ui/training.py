@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explainer.checkpoint import Checkpoint, checkpoint_bytes, load_checkpoint, make_meta
 from explainer.evaluate import EvaluationReport, evaluation_report
-from explainer.jobs import DONE, STOPPED, JobRunner, TrainingJob, release_memory
+from explainer.jobs import DONE, FAILED, PAUSED, STOPPED, JobRunner, TrainingJob, release_memory
 from explainer.model import ModelConfig, count_parameters
 from explainer.train import TrainConfig
 
@@ -76,10 +77,14 @@ def session_alive() -> Callable[[], bool]:
 
 
 def start_run(model_config: ModelConfig, config: TrainConfig, dataset_name: str, label: str, device: str,
-              tensorboard_dir: str | None = None) -> Run:
+              tensorboard_dir: str | None = None, *, pace: str = "full", delay: float = 0.25, digit: int = 0,
+              watch: tuple[int, ...] | None = None, weight: tuple[str, int] | None = None) -> Run:
+    """Queue a training run of this session: at ``pace`` ("full", "watch" with ``delay`` seconds a batch, or "step"),
+    recording snapshots of test digit ``digit``'s maps and of the ``watch`` strip's probabilities."""
     threads = os.environ.get("EXPLAINER_TRAIN_THREADS", "1")
     job = TrainingJob(model_config, config, shared_dataset(dataset_name), device=device, tensorboard_dir=tensorboard_dir,
-                      keep_running=session_alive(), threads=int(threads) if threads.isdigit() and int(threads) > 0 else 1)
+                      keep_running=session_alive(), threads=int(threads) if threads.isdigit() and int(threads) > 0 else 1,
+                      pace=pace, delay=delay, digit=digit, watch=watch, weight=weight)
     run = Run(len(runs()) + 1, model_config, label, job=job)
     runs().append(run)
     job_runner().submit(job)
@@ -165,9 +170,64 @@ def sidebar_status() -> None:
         snap = run.job.snapshot()
         if snap.state == "queued":
             st.caption(tr("train.sidebar_queued", n=run.number, position=snap.queue_position))
+        elif snap.state == "paused":
+            st.progress(snap.progress, text=tr("train.sidebar_paused", n=run.number, epoch=max(snap.epoch, 1), epochs=snap.epochs))
         elif run.job.active:
             st.progress(snap.progress, text=tr("train.sidebar_running", n=run.number, epoch=snap.epoch, epochs=snap.epochs))
         else:
             st.rerun(scope="app")
 
     status()
+
+
+# --- what the page's buttons and presets do ------------------------------------------------------
+
+
+def preset_values(name: str) -> dict[str, object]:
+    """The Train page's settings for one of the course's presets (:data:`explainer.presets.PRESETS`)."""
+    from explainer.presets import PRESETS
+
+    preset = PRESETS[name]
+    m = preset.model
+    values: dict[str, object] = {"train_kind": m.kind, "train_optimizer": preset.optimizer, "train_lr": preset.lr,
+                                 "train_batch": preset.batch_size, "train_epochs": preset.epochs, "train_schedule": preset.schedule}
+    if m.kind == "simplecnn":
+        values.update({"train_blocks": len(m.channels), "train_kernel": m.kernel_size, "train_padding": m.padding,
+                       "train_activation": m.activation, "train_dropout": m.dropout, "train_hidden": m.hidden})
+        values.update({f"train_c{i}": c for i, c in enumerate(m.channels, start=1)})
+    elif m.kind == "mlp":
+        values.update({"train_mlp_hidden": m.hidden, "train_activation": m.activation, "train_dropout": m.dropout})
+    return values
+
+
+def _wait_parked(job: TrainingJob, seconds: float) -> None:
+    """Give the worker a moment to finish its batch, so the page redraws what it did (it keeps polling otherwise)."""
+    deadline = time.monotonic() + seconds
+    while job.state not in (PAUSED, DONE, STOPPED, FAILED) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def pause_run(job: TrainingJob) -> None:
+    job.pause()
+    _wait_parked(job, 2.0)
+
+
+def step_run(job: TrainingJob) -> None:
+    job.step_once()
+    _wait_parked(job, 3.0)
+
+
+def change_pace(job: TrainingJob | None) -> None:
+    """The pace or the watching delay changed: a run in progress follows at once."""
+    if job is not None and job.active:
+        job.set_pace(st.session_state["train_pace"], float(st.session_state.get("train_delay", 0.25)))
+
+
+def change_weight(job: TrainingJob | None) -> None:
+    """The weight a stepped batch follows changed (numbers from 1 on the page)."""
+    if job is None:
+        return
+    layer = st.session_state["train_weight_layer"]
+    if job.weight is not None and job.weight[0] != layer:  # another layer: start from its first number
+        st.session_state["train_weight_index"] = 1
+    job.weight = (layer, int(st.session_state["train_weight_index"]) - 1)
