@@ -9,6 +9,7 @@ one line on stderr and exit code 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -52,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .checkpoint import SHIPPED_KINDS
     from .data import DATASETS, DEFAULT_DATASET
     from .device import DEVICE_CHOICES
-    from .model import DEFAULT_KIND, MODEL_KINDS
+    from .model import ACTIVATIONS, DEFAULT_KIND, MODEL_KINDS, PADDINGS
+    from .presets import PRESETS
     from .train import OPTIMIZERS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
@@ -71,16 +73,36 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--dataset", choices=list(DATASETS), default=DEFAULT_DATASET)
     p.add_argument("--data-dir", default=None, help="folder that holds (or receives) MNIST / FashionMNIST files")
-    p.add_argument("--model", choices=list(MODEL_KINDS), default=DEFAULT_KIND)
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help="the course's settings: softmax regression, the 784-256-10 MLP or the one-block CNN, with SGD, "
+                        "learning rate 0.1, batch 256, 10 epochs (other flags override them)")
+    p.add_argument("--model", choices=list(MODEL_KINDS), default=None, help=f"default: {DEFAULT_KIND}")
+    p.add_argument("--channels", type=int, nargs="+", default=None, metavar="N",
+                   help="SimpleCNN: channels of each convolution block, 1 to 3 numbers (default: 8 16)")
+    p.add_argument("--kernel", type=int, default=None, help="SimpleCNN: kernel size (default 3)")
+    p.add_argument("--padding", choices=list(PADDINGS), default=None, help="SimpleCNN: same (k // 2) or valid (0)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default=None, help="SimpleCNN and MLP (default relu)")
+    p.add_argument("--dropout", type=float, default=None, help="SimpleCNN and MLP: dropout before the last layer (default 0)")
+    p.add_argument("--hidden", type=int, default=None, help="hidden layer width (SimpleCNN: 0 = none)")
+    p.add_argument("--epochs", type=int, default=None, help=f"default: {defaults.epochs}")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
-    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=defaults.optimizer)
-    p.add_argument("--schedule", choices=list(SCHEDULES), default=defaults.schedule)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None, help=f"default: {defaults.optimizer}")
+    p.add_argument("--schedule", choices=list(SCHEDULES), default=None, help=f"default: {defaults.schedule}")
+    p.add_argument("--batch-size", type=int, default=None, help=f"default: {defaults.batch_size}")
+    p.add_argument("--save-run", action="store_true", help="also keep the run in the run store (the class board's runs)")
+    p.add_argument("--snapshots", type=int, default=None, metavar="N",
+                   help="record N snapshots of the run (kernels, maps, probabilities, confusion) as <checkpoint>.snapshots.json")
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--train-limit", type=int, default=None, help="train on the first N images only")
     p.add_argument("--out", default=None, help="checkpoint path (.safetensors or .pt; default: <model>-<dataset>.safetensors)")
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="also log Loss/train, Accuracy/train, Accuracy/test")
+
+    p = sub.add_parser("runs", help="the saved runs of the class (the run store): list, show, export, delete")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("action", choices=("list", "show", "export", "delete"))
+    p.add_argument("run", nargs="?", default=None, help="the run's id (show, export, delete)")
+    p.add_argument("--desk", default=None, help="only this desk's runs (list)")
+    p.add_argument("--out", default=None, help="export: where to write the checkpoint (.safetensors)")
 
     p = sub.add_parser("forward", help="one digit through a model, stage by stage")
     common(p)
@@ -199,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward, "overview": cmd_overview,
+        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward, "overview": cmd_overview, "runs": cmd_runs,
                     "walkthrough": cmd_walkthrough, "softmax": cmd_softmax, "saliency": cmd_saliency,
                     "descent": cmd_descent, "landscape": cmd_landscape}
         result = commands[args.command](args)
@@ -279,28 +301,46 @@ def cmd_info(args: argparse.Namespace) -> dict[str, Any]:
     return info
 
 
+def _given(flag: Any, preset: Any, default: Any) -> Any:  # noqa: ANN401
+    """A flag the user gave wins over the preset's value, which wins over the default."""
+    return flag if flag is not None else preset if preset is not None else default
+
+
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from .checkpoint import check_checkpoint_path, make_meta, save_checkpoint
     from .data import load_dataset
     from .device import device_name
-    from .model import ModelConfig, count_parameters
-    from .train import BatchProgress, EpochStats, TrainConfig, train
+    from .architecture import map_sizes, sizes_text
+    from .model import DEFAULT_KIND, ModelConfig, count_parameters
+    from .presets import PRESETS
+    from .train import BatchProgress, EpochStats, TrainConfig, Trainer, train
 
     device = _device(args)
+    preset = PRESETS[args.preset] if args.preset else None
+    chosen = preset.train_settings() if preset else {}
+    defaults = TrainConfig()
     config = TrainConfig(
-        epochs=args.epochs,
-        lr=args.lr,
-        optimizer=args.optimizer,
-        batch_size=args.batch_size,
+        epochs=_given(args.epochs, chosen.get("epochs"), defaults.epochs),
+        lr=_given(args.lr, chosen.get("lr"), None),
+        optimizer=_given(args.optimizer, chosen.get("optimizer"), defaults.optimizer),
+        batch_size=_given(args.batch_size, chosen.get("batch_size"), defaults.batch_size),
         seed=args.seed,
-        schedule=args.schedule,
+        schedule=_given(args.schedule, chosen.get("schedule"), defaults.schedule),
         train_limit=args.train_limit,
     )
-    model_config = ModelConfig(kind=args.model)
-    out = check_checkpoint_path(args.out or f"{args.model}-{args.dataset}.safetensors")  # before, not after, training
+    base = preset.model if preset and args.model in (None, preset.model.kind) else ModelConfig(kind=args.model or DEFAULT_KIND)
+    arch = {name: value for name, value in (("channels", tuple(args.channels) if args.channels else None), ("kernel_size", args.kernel),
+                                            ("padding", args.padding), ("activation", args.activation), ("dropout", args.dropout),
+                                            ("hidden", args.hidden)) if value is not None}
+    model_config = dataclasses.replace(base, **arch) if arch else base
+    kind = model_config.kind
+    out = check_checkpoint_path(args.out or f"{kind}-{args.dataset}.safetensors")  # before, not after, training
+    if args.snapshots is not None and not 2 <= args.snapshots <= 1000:
+        raise ValueError("--snapshots must be between 2 and 1000.")
     dataset = load_dataset(args.dataset, args.data_dir)
     _say(
-        f"training {args.model} on {dataset.info.title} with {config.optimizer} (lr {config.lr:g}, {config.schedule}), "
+        f"training {kind} ({sizes_text(map_sizes(model_config)) if kind == 'simplecnn' else model_config.hidden}) on "
+        f"{dataset.info.title} with {config.optimizer} (lr {config.lr:g}, {config.schedule}), "
         f"batch {config.batch_size}, {config.epochs} epochs, on {device} ({device_name(device)})"
     )
     interactive = sys.stderr.isatty()
@@ -316,7 +356,27 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
             f"test accuracy {s.test_accuracy:.4f}  ({s.seconds:.1f} s, {s.images_per_second:,.0f} images/s)"
         )
 
-    result = train(model_config, dataset, config, device=device, on_batch=on_batch, on_epoch=on_epoch, tensorboard_dir=args.tensorboard)
+    replay, probe, wanted = None, None, set()
+    if args.snapshots:
+        from .snapshots import Probe, Replay, snapshot_steps, take
+
+        replay, probe = Replay(limit=max(3, args.snapshots + config.epochs)), Probe.make(dataset, device)
+
+    def on_step(trainer: Trainer) -> None:
+        nonlocal wanted
+        if replay is None:
+            return
+        if not wanted:
+            wanted = snapshot_steps(trainer.total_steps, args.snapshots)
+        step = trainer.steps_done
+        if step in wanted or (trainer.batch == 0 and trainer.history) or trainer.done:
+            epoch, batch = trainer.position
+            fresh = trainer.history and trainer.position[1] == trainer.batches and trainer.last_test is not None
+            replay.add(take(trainer.model, probe, step, epoch, batch, trainer.batch_losses[-1] if step else None, trainer.lr,
+                            trainer.last_test.confusion if fresh else None))
+
+    result = train(model_config, dataset, config, device=device, on_batch=on_batch, on_epoch=on_epoch, tensorboard_dir=args.tensorboard,
+                   on_step=on_step)
     epochs = [
         {"epoch": s.epoch, "loss": s.loss, "accuracy": s.accuracy, "test_loss": s.test_loss,
          "test_accuracy": s.test_accuracy, "seconds": s.seconds}
@@ -326,7 +386,27 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     meta = make_meta(model_config, dataset.info, result.test_accuracy, training)
     save_checkpoint(result.model, out, meta)
     _say(f"test accuracy {result.test_accuracy:.4f} after {result.seconds:.1f} s; saved {out}")
+    snapshots_file = None
+    if replay is not None:
+        from .snapshots import write_replay
+
+        snapshots_file = write_replay(replay, probe, list(dataset.info.classes), out.with_name(f"{out.stem}.snapshots.json"))
+        _say(f"{len(replay)} snapshots saved in {snapshots_file}")
+    stored = None
+    if args.save_run:
+        from .store import NewRun
+
+        store, desk, key = _cli_desk()
+        snapshots_bytes = snapshots_file.read_bytes() if snapshots_file else None
+        run, evicted = store.save_run(desk, key, NewRun(name=f"{kind} · {config.optimizer} {config.lr:g} · {config.epochs} epoch{'s' if config.epochs != 1 else ''}",
+                                                        kind=kind, model=model_config.to_dict(),
+                                                        settings={**config.to_dict(), "dataset": dataset.info.key}, history=epochs,
+                                                        test_accuracy=result.test_accuracy, seconds=result.seconds, source="cli"),
+                                      out.read_bytes(), snapshots_bytes)
+        stored = run.id
+        _say(f"kept in the run store as {run.id}" + (f" (removed to make room: {', '.join(evicted)})" if evicted else ""))
     return {
+        "run": stored,
         "test_accuracy": result.test_accuracy,
         "seconds": result.seconds,
         "device": str(device),
@@ -337,7 +417,72 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "dataset": dataset.info.key,
         "config": config.to_dict(),
         "epochs": epochs,
+        "snapshots": str(snapshots_file) if snapshots_file else None,
     }
+
+
+def _cli_desk():  # noqa: ANN202 - (RunStore, desk id, key)
+    """The run store and the command line's own desk ("command line"), made once; its key kept in the cache folder."""
+    from .paths import cache_dir
+    from .store import RunStore, is_token
+
+    store = RunStore()
+    where = cache_dir() / "cli-desk.json"
+    try:
+        saved = json.loads(where.read_text())
+        if is_token(saved.get("desk")) and store.owns(saved["desk"], saved.get("key")):
+            return store, saved["desk"], saved["key"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    desk, key = store.new_desk("command line")
+    where.write_text(json.dumps({"desk": desk, "key": key}))
+    where.chmod(0o600)
+    return store, desk, key
+
+
+def _run_dict(run: Any, desk_name: str | None = None) -> dict[str, Any]:  # noqa: ANN401 - a StoredRun
+    d = {"id": run.id, "desk": run.desk, "name": run.name, "kind": run.kind, "model": run.model, "settings": run.settings,
+         "test_accuracy": run.test_accuracy, "seconds": run.seconds, "created": run.created, "source": run.source,
+         "bytes": run.size, "snapshots": run.has_snapshots, "chosen": run.pinned, "history": run.history}
+    if desk_name is not None:
+        d["desk_name"] = desk_name
+    return d
+
+
+def cmd_runs(args: argparse.Namespace) -> dict[str, Any]:
+    """The run store from the command line: what the class board shows, one run's details, its checkpoint, deleting it."""
+    from .store import RunStore
+
+    store = RunStore()
+    if args.action == "list":
+        rows = [(r, store.desk(r.desk).name if store.desk(r.desk) else "") for r in store.runs(args.desk)] if args.desk \
+            else store.board()
+        if not args.json:
+            for run, desk_name in rows:
+                acc = f"{run.test_accuracy:.3f}" if run.test_accuracy is not None else "  —  "
+                _say(f"{run.id}  {acc}  {run.seconds:6.1f} s  {run.kind:9s}  {desk_name[:20]:20s}  {run.name}")
+            _say(f"{len(rows)} runs")
+        return {"runs": [_run_dict(run, desk_name) for run, desk_name in rows]}
+    if not args.run:
+        raise ValueError(f"runs {args.action} needs a run id (see `python -m explainer runs list`).")
+    run = store.run(args.run)
+    if args.action == "show":
+        if not args.json:
+            _say(json.dumps(_run_dict(run), indent=2, ensure_ascii=False))
+        return _run_dict(run)
+    if args.action == "export":
+        from .checkpoint import check_checkpoint_path
+
+        out = check_checkpoint_path(args.out or f"{run.kind}-{run.id[:8]}.safetensors")
+        data = store.checkpoint(run.id)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+        _say(f"wrote {out} ({len(data):,} bytes)")
+        return {"run": run.id, "checkpoint": str(out), "bytes": len(data)}
+    store.delete_run(run.id, teacher=True)  # the command line is the server's own operator
+    _say(f"deleted {run.id} ({run.name})")
+    return {"deleted": run.id}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:

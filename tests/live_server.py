@@ -58,14 +58,14 @@ def playwright_browser_available() -> str | None:
 @contextmanager
 def streamlit_server(
     extra_env: dict[str, str] | None = None, timeout: float = 60.0, script: Path = ROOT / "streamlit_app.py",
-    extra_args: list[str] | None = None, log_path: Path | None = None,
+    extra_args: list[str] | None = None, log_path: Path | None = None, port: int | None = None,
 ) -> Iterator[str]:
     """Run ``streamlit run <script>`` (the app by default) on a free loopback port; yields its URL.
 
     ``extra_args`` are more server flags, e.g. ``["--server.disconnectedSessionTTL", "5"]``;
     with ``log_path`` the server's output is written there and kept (else a temporary file).
     """
-    port = free_port()
+    port = port or free_port()  # the same port again: a restarted server at the same address
     log = open(log_path, "wb") if log_path else tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     env = {**os.environ, **(extra_env or {})}
     cmd = [

@@ -309,3 +309,57 @@ def test_forward_refuses_unreadable_images(capsys, tmp_path, make, needle):
 def test_forward_index_out_of_range(capsys):
     code, _, err = run(capsys, "forward", "--index", "1000")
     assert code == 2 and "from 0 to 999" in err
+
+
+def test_train_with_an_architecture_and_snapshots(capsys, tmp_path):
+    out_path = tmp_path / "arch.safetensors"
+    code, out, err = run(
+        capsys, "train", "--channels", "4", "6", "3", "--kernel", "3", "--padding", "valid", "--activation", "tanh",
+        "--dropout", "0.3", "--hidden", "16", "--epochs", "2", "--train-limit", "300", "--batch-size", "50",
+        "--snapshots", "6", "--out", str(out_path), "--json",
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    model = load_checkpoint(out_path).meta.model  # the checkpoint's metadata describes the architecture
+    assert model.channels == (4, 6, 3) and model.kernel_size == 3 and model.padding == "valid"
+    assert model.activation == "tanh" and model.dropout == pytest.approx(0.3) and model.hidden == 16
+    replay = json.loads((tmp_path / "arch.snapshots.json").read_text())
+    steps = [s["step"] for s in replay["snapshots"]]
+    assert result["snapshots"] == str(tmp_path / "arch.snapshots.json")
+    assert steps[0] == 0 and steps[-1] == 12 and steps == sorted(steps) and len(steps) <= 6 + 2
+    assert replay["snapshots"][0]["weights"]["shape"] == [4, 3, 3] and replay["snapshots"][0]["maps"]["shape"] == [4, 26, 26]
+    assert replay["watch_labels"] == list(range(8)) and len(replay["classes"]) == 10
+
+
+def test_the_course_presets_and_an_impossible_architecture(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--preset", "mlp", "--epochs", "1", "--train-limit", "256", "--out", str(tmp_path / "m.pt"),
+                         "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["config"]["optimizer"] == "sgd" and result["config"]["lr"] == 0.1 and result["config"]["batch_size"] == 256
+    assert result["config"]["schedule"] == "constant" and result["model"]["hidden"] == 256 and result["model"]["kind"] == "mlp"
+    code, out, err = run(capsys, "train", "--channels", "8", "8", "8", "--kernel", "7", "--padding", "valid", "--out",
+                         str(tmp_path / "x.pt"))
+    assert code == 2 and "larger than its padded input" in err and not (tmp_path / "x.pt").exists()
+    _one_clean_line(err)
+
+
+def test_a_cli_run_kept_in_the_run_store_is_listed_shown_exported_and_deleted(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--model", "softmax", "--epochs", "1", "--train-limit", "200", "--save-run",
+                         "--out", str(tmp_path / "s.safetensors"), "--json")
+    assert code == 0, err
+    run_id = json.loads(out)["run"]
+    code, out, err = run(capsys, "runs", "list", "--json")
+    listed = json.loads(out)["runs"]
+    assert code == 0 and run_id in [r["id"] for r in listed]
+    mine = next(r for r in listed if r["id"] == run_id)
+    assert mine["desk_name"] == "command line" and mine["source"] == "cli" and mine["name"] == "softmax · adam 0.01 · 1 epoch"
+    code, out, err = run(capsys, "runs", "show", run_id, "--json")
+    assert code == 0 and json.loads(out)["model"]["kind"] == "softmax"
+    code, out, err = run(capsys, "runs", "export", run_id, "--out", str(tmp_path / "e.safetensors"), "--json")
+    assert code == 0 and load_checkpoint(tmp_path / "e.safetensors").meta.model.kind == "softmax"
+    code, out, err = run(capsys, "runs", "delete", run_id, "--json")
+    assert code == 0 and json.loads(out)["deleted"] == run_id
+    code, out, err = run(capsys, "runs", "show", run_id)
+    assert code == 2 and "There is no saved run" in err
+    _one_clean_line(err)
