@@ -62,7 +62,8 @@ def _lesson() -> tuple[Stop, ...]:
                                                       "ov_step": "1", "model": "simplecnn"}),
         Stop("forward", "pages/forward.py", 27, 30, {"digit_mode": "draw", "fwd_step": "conv1", "model": "simplecnn"}),
         Stop("descent", "pages/descent.py", 30, 34, {"gd_one_function": "parabola", "gd_one_lr": "0.3", "gd_one_step": "1"}),
-        Stop("train", "pages/train.py", 34, 40, {"train_kind": "softmax", "train_epochs": "2"}),
+        Stop("train", "pages/train.py", 34, 38, {"train_kind": "softmax", "train_epochs": "2"}),
+        Stop("board", "pages/board.py", 38, 40, {"board_kinds": "simplecnn,mlp,softmax"}),
         Stop("saliency", "pages/saliency.py", 40, 45, {"digit_mode": "draw", "sal_target": "predicted",
                                                        "sal_methods": "saliency,integrated-gradients,grad-cam,occlusion"}),
     )

@@ -32,6 +32,7 @@ MAIN = {
     "descent": ("[data-testid='stPlotlyChart']", True),
     "train": ("[data-testid='stBaseButton-primary']", False),
     "saliency": (".st-key-sal_maps_view [data-testid='stPlotlyChart']", True),
+    "board": ("[data-testid='stPlotlyChart'], [data-testid='stAlert']", False),
 }
 SMALLEST_TEXT = """(chart) => {
   let min = Infinity, text = "";
@@ -76,7 +77,7 @@ def present_the_lesson(page, url: str) -> None:  # noqa: ANN001
     page.goto(url)
     settle(page)
     page.get_by_role("button", name=re.compile("Present the lesson")).click()
-    expect(page.get_by_text("Stop 1 of 11")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Stop 1 of 12")).to_be_visible(timeout=60_000)
     settle(page)
 
 
@@ -111,7 +112,7 @@ def test_every_stop_of_the_presented_lesson_shows_its_figure_on_the_first_screen
     assert not page.locator("[data-testid='stSidebar']").is_visible()
     size = f"{page.viewport_size['width']}x{page.viewport_size['height']}"
     for number, stop in enumerate(LESSON, start=1):
-        expect(page.get_by_text(f"Stop {number} of 11")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(f"Stop {number} of 12")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Ask the class:").first).to_be_visible()
         if stop.key == "forward":
             draw_a_seven(page)  # the class draws; then the maps of conv1 are the picture of this stop
@@ -141,11 +142,11 @@ def test_a_clicker_steps_through_a_page_and_on_to_the_next_stop(app_url, project
     expect(page.get_by_text("Step 9 of 9").first).to_be_visible(timeout=30_000)
     settle(page)
     page.keyboard.press("PageDown")  # the last step: on to the next stop
-    expect(page.get_by_text("Stop 3 of 11")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Stop 3 of 12")).to_be_visible(timeout=60_000)
     expect(page).to_have_url(re.compile(r"/activation\?.*lesson=3"), timeout=30_000)
     settle(page)
     page.keyboard.press("PageUp")  # a page without steps: back to the previous stop, as it was prepared
-    expect(page.get_by_text("Stop 2 of 11")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Stop 2 of 12")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Step 4 of 9").first).to_be_visible(timeout=60_000)
     shot(page, "presenter-clicker")
 

@@ -99,6 +99,12 @@ def check_train(at: AppTest) -> None:
     assert not at.button(key="train_start").disabled
 
 
+def check_board(at: AppTest) -> None:
+    """"What do the best runs have in common?" — the class board with every kind of model shown."""
+    assert at.session_state["board_kinds"] == ["simplecnn", "mlp", "softmax"]
+    assert at.get("button_group") and at.title[0].value == "Class board"
+
+
 def check_saliency(at: AppTest) -> None:
     """"Which pixels mattered most?" — the drawing, the predicted class, four methods side by side."""
     assert at.session_state["digit_mode"] == "draw" and at.session_state["sal_target"] == "predicted"
@@ -108,6 +114,7 @@ def check_saliency(at: AppTest) -> None:
 CHECKS: dict[str, Callable[[AppTest], None]] = {
     "model": check_model, "conv": check_conv, "relu": check_relu, "pool": check_pool, "fc": check_fc,
     "softmax": check_softmax, "overview": check_overview, "forward": check_forward, "descent": check_descent, "train": check_train,
+    "board": check_board,
     "saliency": check_saliency,
 }
 

@@ -98,6 +98,9 @@ LINKS: dict[str, list[tuple[dict[str, str], dict[str, object]]]] = {
           "train_activation": "sigmoid", "train_dropout": 0.5, "train_hidden": 0, "train_pace": "watch", "train_delay": 0.5,
           "train_digit": 7, "train_watch": "1 2 3"}),
     ],
+    "board": [
+        ({"board_kinds": "mlp,softmax"}, {"board_kinds": ["mlp", "softmax"]}),
+    ],
     "landscape": [
         ({"ld_grid": "11", "ld_span": "0.5", "ld_batch": "64", "ld_seed": "2", "ld_alpha": "0.25", "ld_beta": "-0.125",
           "ld_digit": "9"},
@@ -138,9 +141,14 @@ def notes(at: AppTest) -> str:
     return " ".join(i.value for i in at.info if "link" in i.value)
 
 
+# Widgets that act rather than set up a view (like buttons): the desk's name is kept in the run store, the run to
+# open and the teacher's code are one-off choices; none belongs in a link.
+ACTIONS = {"board_name", "board_pick", "board_code"}
+
+
 def setting_widgets(at: AppTest) -> dict[str, object]:
     """The keyed setting widgets the run drew (buttons are actions, not settings)."""
-    return {el.key: el for kind in WIDGETS for el in at.get(kind) if getattr(el, "key", None)}
+    return {el.key: el for kind in WIDGETS for el in at.get(kind) if getattr(el, "key", None) and el.key not in ACTIONS}
 
 
 @pytest.mark.parametrize("page,index", CASES)
@@ -283,6 +291,6 @@ def test_every_lesson_stop_is_a_prepared_link_on_the_home_page():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
     ok(at)
     prepared = [link.proto for link in at.get("page_link") if link.proto.query_string]
-    assert len(prepared) == 11  # every stop of the lesson opens a prepared view
+    assert len(prepared) == 12  # every stop of the lesson opens a prepared view
     conv = next(p for p in prepared if p.page.endswith("convolution"))
     assert "conv_kernel_preset=vertical_edge" in conv.query_string and "conv_step=4" in conv.query_string

@@ -22,8 +22,7 @@ PAGE = "pages/overview.py"
 
 def network(at) -> dict:  # noqa: ANN001 - AppTest
     """What the page sent the browser's component: the data, and the network in it."""
-    [element] = at.get("bidi_component")
-    data = json.loads(element.proto.json)
+    [data] = [d for d in (json.loads(e.proto.json) for e in at.get("bidi_component")) if "net" in d]  # (the desk keeper too)
     return {**data, "net": json.loads(data["net"])}
 
 
@@ -58,7 +57,7 @@ def test_the_page_sends_every_layer_of_the_digit_and_marks_the_prediction(shippe
     assert torch.allclose(conv2, result.stage("conv2").output[0], atol=6e-4)  # rounded to 3 decimals, nothing else
     assert sent["selected"] is None and sent["presenting"] is False
     assert sent["texts"]["kinds"]["conv"] == "convolution"
-    assert len(at.get("bidi_component")[0].proto.json) < 1_000_000  # the page's payload
+    assert max(len(e.proto.json) for e in at.get("bidi_component")) < 1_000_000  # the page's payload
     assert "Click any pixel" in at.info[0].value
 
 

@@ -197,7 +197,7 @@ def test_a_session_model_whose_dataset_is_missing(monkeypatch, tmp_path):
     at.run()
     at.switch_page("pages/model.py").run()
     assert not at.exception
-    assert "Trained or uploaded in this session" in " ".join(str(c.value) for c in at.sidebar.caption)
+    assert "Trained or uploaded at your desk" in " ".join(str(c.value) for c in at.sidebar.caption)
     assert list(at.dataframe[0].value["Stage"]) == ["flatten", "fc"]
     at.segmented_control(key="model_tab").set_value("test").run()
     assert not at.exception

@@ -57,7 +57,7 @@ def test_a_one_epoch_run_completes_and_can_be_used_everywhere():
     ok(at.button(key="train_use_1").click().run())
     assert at.selectbox(key="model").value == "session" and at.session_state["session_model_run"] == 1
     assert at.button(key="train_use_1").disabled  # already the one in use
-    assert "Trained or uploaded in this session" in " ".join(str(c.value) for c in at.sidebar.caption)
+    assert "Trained or uploaded at your desk" in " ".join(str(c.value) for c in at.sidebar.caption)
     at.switch_page("pages/model.py").run()
     ok(at)
     assert {m.label: m.value for m in at.metric}["Dataset"] == "MNIST-5k"

@@ -15,6 +15,7 @@ from .address import Owner
 from .digits import DIGIT_KEYS
 from .network_view import UNIT_KEY
 from .presenter import ON as PRESENTER_ON
+from .desk import VIEW_PARAM
 from .state import tr
 
 
@@ -71,6 +72,7 @@ SECTIONS: tuple[Section, ...] = (
         (
             PageSpec("pages/descent.py", "nav.descent", "gd.summary", ":material/trending_down:", "gd_"),
             PageSpec("pages/train.py", "nav.train", "train.summary", ":material/model_training:", "train_"),
+            PageSpec("pages/board.py", "nav.board", "board.summary", ":material/leaderboard:", "board_", (VIEW_PARAM,)),
             PageSpec("pages/landscape.py", "nav.landscape", "ld.summary", ":material/landscape:", "ld_"),
         ),
     ),

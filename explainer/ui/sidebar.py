@@ -22,6 +22,7 @@ from .state import (
     runtime_device_name,
     tr,
 )
+from .desk import keep_desk_cookie, settle_desk, store_problem
 from .training import sidebar_status
 
 
@@ -32,6 +33,7 @@ def render_sidebar(training_status: bool = True) -> SharedModel | None:
     page itself, which shows it large).
     """
     language()  # make sure the session's language is set before the widget reads it
+    settle_desk()  # this browser's desk: its runs and chosen model are back before the model widget is drawn
     with st.sidebar:
         option(st.selectbox, tr("sidebar.language"), list(LANGUAGES), format_func=LANGUAGES.__getitem__, key=LANG_KEY,
                index=list(LANGUAGES).index(DEFAULT_LANGUAGE))
@@ -56,4 +58,8 @@ def render_sidebar(training_status: bool = True) -> SharedModel | None:
         st.caption("  \n".join(lines))
         if training_status:
             sidebar_status()
+        problem = store_problem()
+        if problem is not None:
+            st.caption(f":material/cloud_off: {problem.message(language())}")
+        keep_desk_cookie()  # draws nothing: a new desk's cookie, for the browser to keep
     return shared

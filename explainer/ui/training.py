@@ -8,6 +8,7 @@ whether the session is still connected). The shipped models are never touched.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -17,14 +18,15 @@ from dataclasses import dataclass, field
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from explainer.checkpoint import Checkpoint, checkpoint_bytes, load_checkpoint, make_meta
+from explainer.checkpoint import Checkpoint, CheckpointError, checkpoint_bytes, load_checkpoint, make_meta
 from explainer.evaluate import EvaluationReport, evaluation_report
 from explainer.jobs import DONE, FAILED, PAUSED, STOPPED, JobRunner, TrainingJob, release_memory
 from explainer.model import ModelConfig, count_parameters
+from explainer.store import NewRun, RunStore, StoredRun, StoreError
 from explainer.train import TrainConfig
 
 from .data import shared_dataset
-from .state import MODEL_CHOICE_KEY, SESSION_CHOICE, SESSION_MODEL_KEY, SharedModel, runtime_device, runtime_threads, tr
+from .state import MODEL_CHOICE_KEY, SESSION_CHOICE, SESSION_MODEL_KEY, SharedModel, language, runtime_device, runtime_threads, tr
 
 RUNS_KEY = "training_runs"  # not "train_...": a link to the training page must not forget the runs
 USED_RUN_KEY = "session_model_run"
@@ -48,10 +50,12 @@ class Run:
     checkpoint: Checkpoint | None = None
     report: EvaluationReport | None = None
     epochs: list[dict] = field(default_factory=list)  # per-epoch figures, for the comparison chart
+    stored: StoredRun | None = None  # kept in the run store (a reload or a restart brings it back)
+    note: str | None = None  # why it could not be kept, or which older runs made room for it
 
     @property
     def finished(self) -> bool:
-        return self.checkpoint is not None
+        return self.checkpoint is not None or self.stored is not None
 
 
 def runs() -> list[Run]:
@@ -106,32 +110,123 @@ def finalize(run: Run) -> None:
     training = {"config": result.config.to_dict(), "epochs": epochs, "seconds": result.seconds, "device": result.device}
     accuracy = result.history[-1].test_accuracy if result.history else None
     meta = make_meta(run.model_config, dataset.info, accuracy, training)
-    run.checkpoint = load_checkpoint(checkpoint_bytes(result.model, meta), runtime_device(), name=run.label)
+    data = checkpoint_bytes(result.model, meta)
+    run.checkpoint = load_checkpoint(data, runtime_device(), name=run.label)
     run.report = evaluation_report(run.checkpoint.model, dataset.test_images, dataset.test_labels, (meta.mean, meta.std))
     run.epochs = epochs
     job.result = None  # the checkpoint holds the model now: one copy per run is enough
+    replay = json.dumps(job.replay.to_dict(pooled=2, frames=100)).encode() if len(job.replay) else None
+    settings = {**result.config.to_dict(), "dataset": dataset.info.key, "device": result.device}
+    _keep(run, NewRun(name=run.label, kind=run.model_config.kind, model=run.model_config.to_dict(), settings=settings,
+                      history=epochs, test_accuracy=accuracy, seconds=result.seconds, source="trained"), data, replay)
     release_memory()  # the evaluation's scratch memory goes back to the system
+
+
+def _keep(run: Run, new: NewRun, data: bytes, replay: bytes | None = None) -> None:
+    """Save a finished run at this session's desk, when there is one; a failure becomes the run's note, nothing else."""
+    from .desk import as_text, own_desk, run_store
+
+    desk, store = own_desk(), run_store()
+    if desk is None or store is None:
+        return
+    try:
+        run.stored, evicted = store.save_run(desk.id, desk.key, new, data, replay)
+    except StoreError as exc:
+        run.note = exc.message(language())
+        return
+    if evicted:
+        run.note = tr("desk.evicted", names=", ".join(as_text(name) for name in evicted))
+
+
+def loaded(run: Run) -> Checkpoint | None:
+    """The run's model, read from the run store the first time it is needed (a run brought back from the store)."""
+    if run.checkpoint is None and run.stored is not None:
+        from .desk import run_store
+
+        store = run_store()
+        try:
+            if store is None:
+                raise StoreError("store.err_no_run", run=run.stored.id)
+            run.checkpoint = load_checkpoint(store.checkpoint(run.stored.id), runtime_device(), name=run.label)
+        except StoreError as exc:
+            run.note = exc.message(language())
+        except CheckpointError as exc:
+            run.note = str(exc)
+    return run.checkpoint
+
+
+def restore_desk(store: RunStore, desk_id: str, key: str) -> None:
+    """A desk just opened in this session: its saved runs come back (metadata only: models load when used), and its
+    chosen model becomes the one every page uses."""
+    if st.session_state.get("desk_restored") == desk_id:
+        return
+    st.session_state["desk_restored"] = desk_id
+    kept = [r for r in runs() if r.stored is None and r.job is not None and r.job.active]  # a run training right now stays
+    restored = []
+    try:
+        stored = list(reversed(store.runs(desk_id)))
+        chosen = store.desk(desk_id).chosen
+    except (StoreError, AttributeError):
+        return
+    for s in stored:
+        try:
+            model_config = ModelConfig.from_dict(s.model)
+        except ValueError:
+            continue  # a run this version cannot rebuild stays on the board, not in the session
+        restored.append(Run(len(restored) + 1, model_config, s.name, stored=s, epochs=list(s.history)))
+    for run in kept:
+        run.number = len(restored) + 1
+        restored.append(run)
+    st.session_state[RUNS_KEY] = restored
+    pick = next((r for r in restored if r.stored is not None and r.stored.id == chosen), None)
+    if pick is not None and loaded(pick) is not None:
+        use_run(pick, remember=False)
+
+
+def report_of(run: Run) -> EvaluationReport | None:
+    """The run's test results, computed once (a run brought back from the store computes them when first shown)."""
+    checkpoint = loaded(run)
+    if run.report is not None or checkpoint is None:
+        return run.report
+    try:
+        dataset = shared_dataset(checkpoint.meta.dataset)
+    except Exception:  # noqa: BLE001 - a Fashion-MNIST model without the files: no report, the rest works
+        return None
+    if len(dataset.info.classes) == checkpoint.meta.model.num_classes:
+        run.report = evaluation_report(checkpoint.model, dataset.test_images, dataset.test_labels,
+                                       (checkpoint.meta.mean, checkpoint.meta.std))
+    return run.report
 
 
 def add_uploaded(checkpoint: Checkpoint, label: str) -> Run:
     run = Run(len(runs()) + 1, checkpoint.meta.model, label, checkpoint=checkpoint,
               epochs=list(checkpoint.meta.training.get("epochs", [])) if isinstance(checkpoint.meta.training, dict) else [])
-    try:
-        dataset = shared_dataset(checkpoint.meta.dataset)
-    except Exception:  # noqa: BLE001 - a Fashion-MNIST model without the files: no report, the rest works
-        dataset = None
-    if dataset is not None and len(dataset.info.classes) == checkpoint.meta.model.num_classes:
-        run.report = evaluation_report(checkpoint.model, dataset.test_images, dataset.test_labels,
-                                       (checkpoint.meta.mean, checkpoint.meta.std))
+    report_of(run)
     runs().append(run)
+    # kept as safetensors, whatever was uploaded: the store never holds a pickle
+    _keep(run, NewRun(name=label, kind=checkpoint.meta.model.kind, model=checkpoint.meta.model.to_dict(),
+                      settings={"dataset": checkpoint.meta.dataset}, history=run.epochs, test_accuracy=checkpoint.meta.test_accuracy,
+                      source="uploaded"), checkpoint_bytes(checkpoint.model, checkpoint.meta))
     return run
 
 
-def use_run(run: Run) -> None:
-    """Make this run's model the one every page of this session uses."""
-    st.session_state[SESSION_MODEL_KEY] = SharedModel(run.checkpoint, threading.Lock())
+def use_run(run: Run, remember: bool = True) -> None:
+    """Make this run's model the one every page of this session uses (and, at one's own desk, remember the choice)."""
+    checkpoint = loaded(run)
+    if checkpoint is None:
+        return
+    st.session_state[SESSION_MODEL_KEY] = SharedModel(checkpoint, threading.Lock())
     st.session_state[MODEL_CHOICE_KEY] = SESSION_CHOICE
     st.session_state[USED_RUN_KEY] = run.number
+    if remember and run.stored is not None:
+        from .desk import own_desk, run_store
+
+        desk, store = own_desk(), run_store()
+        if desk is not None and store is not None:
+            try:
+                store.choose(desk.id, desk.key, run.stored.id)
+            except StoreError as exc:
+                run.note = exc.message(language())
 
 
 def active_run() -> Run | None:

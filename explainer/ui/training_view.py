@@ -19,7 +19,7 @@ from .insides_view import show_insides
 from .presenter import plotly_chart, presenting
 from .report import test_results
 from .state import MODEL_CHOICE_KEY, SESSION_CHOICE, language, runtime_device, tr
-from .training import USED_RUN_KEY, change_weight, Run, active_run, add_uploaded, finalize, runs, use_run
+from .training import USED_RUN_KEY, change_weight, loaded, report_of, Run, active_run, add_uploaded, finalize, runs, use_run
 from .widgets import show_error
 
 
@@ -156,9 +156,14 @@ def _latest(latest: Run) -> None:
             st.caption(tr("train.previous_model_kept"))
         if latest.job.state == STOPPED:
             st.info(tr("train.stopped"), icon=":material/stop_circle:")
-    elif latest.checkpoint is not None:
+    elif latest.finished:
         st.subheader(tr("train.run_title", label=latest.label))
-    if latest.checkpoint is None:
+        if latest.stored is not None:
+            st.caption(tr("train.kept_at_desk"))
+    checkpoint = loaded(latest)
+    if latest.note:
+        st.info(latest.note, icon=":material/info:")
+    if checkpoint is None:
         return
     if latest.job is None and latest.epochs:
         plotly_chart(training_curves(latest.epochs, language()), key="train_uploaded_curves")
@@ -166,17 +171,16 @@ def _latest(latest: Run) -> None:
     in_use = st.session_state.get(USED_RUN_KEY) == latest.number and st.session_state.get(MODEL_CHOICE_KEY) == SESSION_CHOICE
     use.button(tr("train.use") if not in_use else tr("train.in_use"), key=f"train_use_{latest.number}", type="primary",
                on_click=use_run, args=(latest,), disabled=in_use, icon=":material/check:", width="stretch")
-    saved = latest.checkpoint  # the file is written when the button is pressed, not on every redraw
-    download.download_button(tr("train.download"), lambda: checkpoint_bytes(saved.model, saved.meta),
-                             file_name=f"{saved.meta.model.kind}-{saved.meta.dataset}-run{latest.number}.safetensors",
+    download.download_button(tr("train.download"), lambda: checkpoint_bytes(checkpoint.model, checkpoint.meta),
+                             file_name=f"{checkpoint.meta.model.kind}-{checkpoint.meta.dataset}-run{latest.number}.safetensors",
                              mime="application/octet-stream", key=f"train_download_{latest.number}",
                              icon=":material/download:", on_click="ignore", width="stretch")
     if latest.job is not None and latest.job.tensorboard_dir:
         st.caption(tr("train.tensorboard_where", folder=str(latest.job.tensorboard_dir)))
         st.code(f"tensorboard --logdir {latest.job.tensorboard_dir}", language="bash")
-    if latest.report is not None:
-        test_results(latest.report, latest.checkpoint.meta.classes, shared_dataset(latest.checkpoint.meta.dataset).test_images,
-                     prefix="train_")
+    report = report_of(latest)
+    if report is not None:
+        test_results(report, checkpoint.meta.classes, shared_dataset(checkpoint.meta.dataset).test_images, prefix="train_")
 
 
 def upload_box() -> None:
