@@ -26,6 +26,10 @@ Measured:
   app's janitor gets 45 s to clean up (the lowest reading counts, for the baseline too).
 
     python benchmarks/load_test.py [--sessions 30] [--seed 0] [--stagger 6] [--ttl 5] [--use-trained]
+    python benchmarks/load_test.py --through-proxy --replicas 2   # the same path through `explainer serve` (nginx)
+
+Through the proxy, every student first fetches the page for its cookie (nginx keeps a browser on
+one replica by it) and the memory, CPU and caches are those of all replicas together.
 Goals: errors 0; memory after close within 10 % of the baseline.
 """
 
@@ -43,7 +47,8 @@ import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +61,7 @@ from tests.live_server import server_pid, streamlit_server  # noqa: E402
 from tests.st_client import RunResult, RunTimeout, StreamlitClient  # noqa: E402
 
 RUN_TIMEOUT = 120.0  # s: a run slower than this counts as never finished
+STICKY = False  # through the proxy: each student fetches the page's cookie first, as a browser does
 TRAIN_TIMEOUT = 300.0  # s: from Start to the finished run, queue included
 ACTIONS = ("open", "navigate", "click", "set")
 
@@ -175,7 +181,7 @@ def run_student(url: str, student: Student, seed: int, start_delay: float, think
                 use_trained: bool = False) -> None:
     time.sleep(start_delay)
     try:
-        tab = StreamlitClient(url, timeout=RUN_TIMEOUT).connect()
+        tab = StreamlitClient(url, timeout=RUN_TIMEOUT, sticky=STICKY).connect()
     except (OSError, TimeoutError, ConnectionClosed) as exc:
         student.errors["failed connection"] += 1
         student.details.append(f"{student.label}: failed connection: {exc}")
@@ -205,14 +211,19 @@ def run_student(url: str, student: Student, seed: int, start_delay: float, think
 # --- the server's memory --------------------------------------------------------------------------
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int | list[int]) -> float:
+    """Resident memory of a process (or of several together), MB."""
+    if isinstance(pid, list):
+        return sum(rss_mb(p) for p in pid)
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int | list[int]) -> float:
+    if isinstance(pid, list):
+        return sum(cpu_seconds(p) for p in pid)
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -220,7 +231,7 @@ def cpu_seconds(pid: int) -> float:
 class MemorySampler(threading.Thread):
     """Reads the server's VmRSS every ``interval`` seconds; keeps the peak."""
 
-    def __init__(self, pid: int, interval: float = 0.5) -> None:
+    def __init__(self, pid: int | list[int], interval: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.pid, self.interval, self.peak = pid, interval, 0.0
         self._done = threading.Event()
@@ -240,23 +251,30 @@ class MemorySampler(threading.Thread):
         self._done.set()
 
 
-def cached_data_mb(url: str) -> dict[str, float]:
-    """Memory held by each ``st.cache_data`` function, in MB, from the server's ``/_stcore/metrics``."""
+def cached_data_mb(url: str | list[str]) -> dict[str, float]:
+    """Memory held by each ``st.cache_data`` function, in MB, from the server's (or every replica's) ``/_stcore/metrics``."""
+    if isinstance(url, list):
+        total: dict[str, float] = {}
+        for one in url:
+            for name, mb in cached_data_mb(one).items():
+                total[name] = total.get(name, 0.0) + mb
+        return total
     with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10) as response:
         text = response.read().decode()
     found = re.findall(r'^cache_memory_bytes\{cache_type="st_cache_data",cache="([^"]+)"\} (\d+)', text, re.MULTILINE)
     return {name.replace("__main__.", "page "): int(size) / 2**20 for name, size in found}
 
 
-def settled_after_close(url: str, pid: int, ttl: float, settle: float = 45.0) -> float:
+def settled_after_close(url: str | list[str], pid: int | list[int], ttl: float, settle: float = 45.0) -> float:
     """Memory once the server has dropped every closed session and cleaned up after them.
 
     Wait past the TTL and touch the session storage (a probe session), then give the app's
     janitor (which looks every 20 s) up to ``settle`` seconds: the lowest reading counts.
     """
     time.sleep(ttl + 1.0)
-    with StreamlitClient(url, timeout=RUN_TIMEOUT) as probe:  # closing it expires the stored sessions
-        probe.open()
+    for one in url if isinstance(url, list) else [url]:  # every replica's own storage
+        with StreamlitClient(one, timeout=RUN_TIMEOUT) as probe:  # closing it expires the stored sessions
+            probe.open()
     lowest = rss_mb(pid)
     deadline = time.monotonic() + settle
     while time.monotonic() < deadline:
@@ -310,6 +328,30 @@ def log_errors(log: Path) -> list[str]:
     return [line for line in lines if "Traceback" in line or " ERROR " in line or line.startswith("ERROR")]
 
 
+@contextmanager
+def serving(args: argparse.Namespace, server_args: list[str], log: Path) -> Iterator[tuple[str, int | list[int], str | list[str]]]:
+    """The app to load: one server, or ``--replicas`` behind nginx (``explainer serve``). Yields its URL, the process(es)
+    whose memory and CPU count, and the URL(s) of each replica itself (metrics, session storage)."""
+    global STICKY
+    if not args.through_proxy:
+        with streamlit_server(extra_args=server_args, log_path=log) as url:
+            yield url, server_pid(url), url
+        return
+    from explainer.serve import Server
+    from tests.live_server import free_port
+
+    STICKY = True
+    port = free_port()
+    server = Server(replicas=args.replicas, port=port, host="127.0.0.1", first_port=port + 1, extra_args=server_args,
+                    log=open(log, "w"))  # noqa: SIM115
+    server.start()
+    try:
+        yield (f"http://127.0.0.1:{port}", [server.replica_pid(p) for p in server.replica_ports],
+               [f"http://127.0.0.1:{p}" for p in server.replica_ports])
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30, help="students at once (default 30)")
@@ -317,6 +359,8 @@ def main() -> None:
     parser.add_argument("--stagger", type=float, default=6.0, help="seconds over which the students arrive")
     parser.add_argument("--ttl", type=float, default=5.0, help="server.disconnectedSessionTTL in seconds")
     parser.add_argument("--think", type=float, nargs=2, default=(0.3, 1.5), metavar=("MIN", "MAX"))
+    parser.add_argument("--through-proxy", action="store_true", help="through `python -m explainer serve` (nginx) instead")
+    parser.add_argument("--replicas", type=int, default=2, help="replicas behind the proxy (with --through-proxy)")
     parser.add_argument("--use-trained", action="store_true",
                         help="each student makes its trained model the one every page uses (no shared caches after that)")
     args = parser.parse_args()
@@ -324,8 +368,7 @@ def main() -> None:
     log = Path(tempfile.mkdtemp(prefix="load-test-")) / "server.log"
     server_args = ["--server.disconnectedSessionTTL", str(int(args.ttl))]
 
-    with streamlit_server(extra_args=server_args, log_path=log) as url:
-        pid = server_pid(url)
+    with serving(args, server_args, log) as (url, pid, replicas):
         at_start = rss_mb(pid)
         sampler = MemorySampler(pid)
         sampler.start()
@@ -336,8 +379,8 @@ def main() -> None:
         together(url, warm, args.seed + 1, 0.0, think, args.use_trained)
         alone = Student(0)
         run_student(url, alone, args.seed, 0.0, think, args.use_trained)
-        baseline = settled_after_close(url, pid, args.ttl)
-        caches_before = cached_data_mb(url)
+        baseline = settled_after_close(replicas, pid, args.ttl)
+        caches_before = cached_data_mb(replicas)
 
         sampler.reset()
         cpu_before, client_before, t0 = cpu_seconds(pid), time.process_time(), time.perf_counter()
@@ -346,8 +389,8 @@ def main() -> None:
         wall, server_cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu_before
         client_cpu = time.process_time() - client_before
         peak = max(sampler.peak, rss_mb(pid))
-        after = settled_after_close(url, pid, args.ttl)
-        caches_after = cached_data_mb(url)
+        after = settled_after_close(replicas, pid, args.ttl)
+        caches_after = cached_data_mb(replicas)
         sampler.stop()
         logged = log_errors(log)
 
@@ -362,7 +405,8 @@ def main() -> None:
     solo = [r.seconds for r in alone.runs if r.kind in ACTIONS]
     later = [p for p in LATER_PAGES if any(r.target == p for r in alone.runs)]
 
-    print(f"Load test: {args.sessions} students on one server ({os.cpu_count()} CPU cores), seed {args.seed}, "
+    where = f"{args.replicas} replicas behind nginx" if args.through_proxy else "one server"
+    print(f"Load test: {args.sessions} students on {where} ({os.cpu_count()} CPU cores), seed {args.seed}, "
           f"arriving over {args.stagger:g} s, think times {think[0]:g}–{think[1]:g} s")
     print("  path: home → convolution (Next ×3) → forward (a digit, Next ×4) → train (250 digits, 1 epoch"
           + (", use it)" if args.use_trained else ")")

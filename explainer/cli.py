@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="checkpoint path (.safetensors or .pt; default: <model>-<dataset>.safetensors)")
     p.add_argument("--tensorboard", default=None, metavar="DIR", help="also log Loss/train, Accuracy/train, Accuracy/test")
 
+    p = sub.add_parser("serve", help="a whole class on one machine: N app replicas behind nginx, started and stopped together")
+    p.add_argument("--replicas", type=int, default=max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)),
+                   help="app processes (default: one per core, at most 8)")
+    p.add_argument("--port", type=int, default=8501, help="where nginx listens (the replicas use the next ports)")
+    p.add_argument("--host", default="0.0.0.0", help="the address nginx listens on (default: every interface)")
+
     p = sub.add_parser("runs", help="the saved runs of the class (the run store): list, show, export, delete")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("action", choices=("list", "show", "export", "delete"))
@@ -221,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward, "overview": cmd_overview, "runs": cmd_runs,
+        commands = {"info": cmd_info, "train": cmd_train, "evaluate": cmd_evaluate, "forward": cmd_forward, "overview": cmd_overview, "runs": cmd_runs, "serve": cmd_serve,
                     "walkthrough": cmd_walkthrough, "softmax": cmd_softmax, "saliency": cmd_saliency,
                     "descent": cmd_descent, "landscape": cmd_landscape}
         result = commands[args.command](args)
@@ -447,6 +453,14 @@ def _run_dict(run: Any, desk_name: str | None = None) -> dict[str, Any]:  # noqa
     if desk_name is not None:
         d["desk_name"] = desk_name
     return d
+
+
+def cmd_serve(args: argparse.Namespace) -> dict[str, Any]:
+    """Replicas behind nginx until Ctrl-C (see explainer/serve.py)."""
+    from .serve import run as serve
+
+    serve(args.replicas, args.port, args.host)
+    return {"stopped": True}
 
 
 def cmd_runs(args: argparse.Namespace) -> dict[str, Any]:

@@ -109,9 +109,11 @@ class StreamlitClient:
     :class:`RunTimeout` when the run does not finish in time.
     """
 
-    def __init__(self, server: int | str, timeout: float = 60.0) -> None:
+    def __init__(self, server: int | str, timeout: float = 60.0, sticky: bool = False) -> None:
         port = server if isinstance(server, int) else int(str(server).rstrip("/").rsplit(":", 1)[1])
         self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
+        self.page_url = f"http://127.0.0.1:{port}/"
+        self.sticky = sticky  # fetch the page first and send its cookie, as a browser does (a proxy keeps us on one replica)
         self.timeout = timeout
         self.history: list[RunResult] = []
         self.page = ""  # url path of the page the app runs now
@@ -132,9 +134,19 @@ class StreamlitClient:
         """Open the websocket as a browser does (subprotocol ``streamlit``, no pings of its own)."""
         self._exit = ExitStack()
         options = {"proxy": None} if "proxy" in inspect.signature(connect).parameters else {}  # loopback: never a proxy
+        if self.sticky:
+            options["additional_headers"] = {"Cookie": self._page_cookies()}
         self._ws = self._exit.enter_context(connect(self.url, subprotocols=["streamlit"], max_size=None, ping_interval=None,
                                                     open_timeout=max(self.timeout, 10.0), **options))
         return self
+
+    def _page_cookies(self) -> str:
+        """The cookies the app's page sets (Streamlit's XSRF cookie), as one ``Cookie`` header."""
+        import urllib.request
+
+        with urllib.request.urlopen(self.page_url, timeout=max(self.timeout, 10.0)) as response:  # noqa: S310 - loopback
+            found = [h.split(";", 1)[0] for h in response.headers.get_all("Set-Cookie") or []]
+        return "; ".join(found)
 
     def close(self) -> None:
         """Close the tab: the server keeps the session for ``server.disconnectedSessionTTL`` seconds."""
