@@ -28,8 +28,8 @@ Measured:
     python benchmarks/load_test.py [--sessions 30] [--seed 0] [--stagger 6] [--ttl 5] [--use-trained]
     python benchmarks/load_test.py --through-proxy --replicas 2   # the same path through `explainer serve` (nginx)
 
-Through the proxy, every student first fetches the page for its cookie (nginx keeps a browser on
-one replica by it) and the memory, CPU and caches are those of all replicas together.
+Through the proxy, every student first asks the health check for its cookie, as the page does
+(nginx keeps a browser on one replica by it) and the memory, CPU and caches are those of all replicas together.
 Goals: errors 0; memory after close within 10 % of the baseline.
 """
 

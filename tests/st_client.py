@@ -112,8 +112,8 @@ class StreamlitClient:
     def __init__(self, server: int | str, timeout: float = 60.0, sticky: bool = False) -> None:
         port = server if isinstance(server, int) else int(str(server).rstrip("/").rsplit(":", 1)[1])
         self.url = f"ws://127.0.0.1:{port}/_stcore/stream"
-        self.page_url = f"http://127.0.0.1:{port}/"
-        self.sticky = sticky  # fetch the page first and send its cookie, as a browser does (a proxy keeps us on one replica)
+        self.health_url = f"http://127.0.0.1:{port}/_stcore/health"
+        self.sticky = sticky  # ask the health check first and send its cookie, as a browser does (a proxy keeps us on one replica)
         self.timeout = timeout
         self.history: list[RunResult] = []
         self.page = ""  # url path of the page the app runs now
@@ -141,10 +141,11 @@ class StreamlitClient:
         return self
 
     def _page_cookies(self) -> str:
-        """The cookies the app's page sets (Streamlit's XSRF cookie), as one ``Cookie`` header."""
+        """The cookie the app sets before a browser opens its websocket (Streamlit's XSRF cookie, on the health
+        check the page calls first), as one ``Cookie`` header."""
         import urllib.request
 
-        with urllib.request.urlopen(self.page_url, timeout=max(self.timeout, 10.0)) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(self.health_url, timeout=max(self.timeout, 10.0)) as response:  # noqa: S310 - loopback
             found = [h.split(";", 1)[0] for h in response.headers.get_all("Set-Cookie") or []]
         return "; ".join(found)
 

@@ -8,12 +8,14 @@ import re
 import subprocess
 import tempfile
 import urllib.request
+from contextlib import ExitStack
 
 import pytest
 from playwright.sync_api import expect
 
 from explainer.serve import Server, find_nginx, nginx_config
 from tests.live_server import free_port, settle, wait_idle
+from tests.st_client import StreamlitClient
 from tests.test_browser import browser  # noqa: F401 - the shared browser fixture
 
 if find_nginx() is None and os.environ.get("EXPLAINER_REQUIRE_NGINX") == "1":
@@ -76,6 +78,15 @@ def test_two_replicas_behind_nginx_keep_a_session_on_its_replica_and_a_dead_one_
         page.wait_for_timeout(800)
         settle(page)
         expect(page.get_by_text("Run #1 Softmax regression")).to_be_visible(timeout=30_000)
+
+        # a class: twelve tabs (each with its own cookie, as browsers) spread over both replicas
+        # (all on one would happen by chance once in 2,000 runs)
+        before = {p: sessions(p) for p in server.replica_ports}
+        with ExitStack() as tabs:
+            for _ in range(12):
+                tabs.enter_context(StreamlitClient(port, timeout=60, sticky=True)).open()
+            added = {p: sessions(p) - before[p] for p in server.replica_ports}
+        assert sum(added.values()) == 12 and min(added.values()) >= 1, added
     finally:
         context.close()
         server.stop()
