@@ -65,6 +65,16 @@ def test_two_replicas_behind_nginx_keep_a_session_on_its_replica_and_a_dead_one_
         settle(page)
         assert {p: sessions(p) for p in server.replica_ports} == counts
 
+        # a class: twelve tabs (each with its own cookie, as browsers) spread over both replicas
+        # (all on one would happen by chance once in 2,000 runs); before any replica fails: nginx then
+        # sends everything to the others for a few seconds
+        before = {p: sessions(p) for p in server.replica_ports}
+        with ExitStack() as tabs:
+            for _ in range(12):
+                tabs.enter_context(StreamlitClient(port, timeout=60, sticky=True)).open()
+            added = {p: sessions(p) - before[p] for p in server.replica_ports}
+        assert sum(added.values()) == 12 and min(added.values()) >= 1, added
+
         pid = server.replica_pid(holder)
         subprocess.run(["kill", "-9", str(pid)], check=True)  # the replica dies with its sessions
         next(r for r in server._replicas if r.port == holder).process.wait(10)
@@ -78,15 +88,6 @@ def test_two_replicas_behind_nginx_keep_a_session_on_its_replica_and_a_dead_one_
         page.wait_for_timeout(800)
         settle(page)
         expect(page.get_by_text("Run #1 Softmax regression")).to_be_visible(timeout=30_000)
-
-        # a class: twelve tabs (each with its own cookie, as browsers) spread over both replicas
-        # (all on one would happen by chance once in 2,000 runs)
-        before = {p: sessions(p) for p in server.replica_ports}
-        with ExitStack() as tabs:
-            for _ in range(12):
-                tabs.enter_context(StreamlitClient(port, timeout=60, sticky=True)).open()
-            added = {p: sessions(p) - before[p] for p in server.replica_ports}
-        assert sum(added.values()) == 12 and min(added.values()) >= 1, added
     finally:
         context.close()
         server.stop()

@@ -200,3 +200,26 @@ def test_a_model_of_another_architecture_works_on_every_page():
     at.switch_page("pages/forward.py").run()
     stages = set(at.select_slider(key="fwd_step").options)
     assert {"conv3", "tanh3", "pool3", "fc"} <= stages and "fc2" not in stages  # the page walks this model's own stages
+
+
+def test_a_run_that_ends_on_another_page_is_kept_at_the_desk_and_the_sidebar_points_to_it():
+    from explainer.store import RunStore
+
+    at = open_train()
+    ok(at.segmented_control(key="train_pace").set_value("watch").run())  # slow enough to leave the page while it trains
+    ok(at.select_slider(key="train_delay").set_value(0.1).run())
+    at = start_small(at, kind="softmax")
+    assert at.session_state["training_runs"][-1].job.active
+    at.switch_page("pages/model.py").run()
+    job = at.session_state["training_runs"][-1].job
+    deadline = time.monotonic() + 60
+    while job.active and time.monotonic() < deadline:
+        time.sleep(0.2)
+    ok(at.run())
+    assert any("Training #1 finished" in link.proto.label for link in at.sidebar.get("page_link"))
+    desk = at.session_state["desk_state"]
+    assert [r.kind for r in RunStore().runs(desk.id)] == ["softmax"]  # saved without coming back to the Train page
+    at.switch_page("pages/train.py").run()
+    ok(at)
+    at.switch_page("pages/model.py").run()
+    assert not any("Training #1" in link.proto.label for link in at.sidebar.get("page_link"))  # seen: no more pointer

@@ -30,6 +30,7 @@ from .state import MODEL_CHOICE_KEY, SESSION_CHOICE, SESSION_MODEL_KEY, SharedMo
 
 RUNS_KEY = "training_runs"  # not "train_...": a link to the training page must not forget the runs
 USED_RUN_KEY = "session_model_run"
+SEEN_KEY = "training_run_seen"  # the last run the Train page has shown its results of
 
 
 @st.cache_resource
@@ -256,8 +257,10 @@ def sidebar_status() -> None:
     run = active_run()
     if run is None:
         latest = runs()[-1] if runs() else None
-        if latest is not None and latest.job is not None and not latest.finished and latest.job.state in (DONE, STOPPED):
-            st.page_link("pages/train.py", label=tr("train.sidebar_done", n=latest.number), icon=":material/check_circle:")
+        if latest is not None and latest.job is not None and latest.job.state in (DONE, STOPPED):
+            finalize(latest)  # kept at the desk now, even if the student never opens the Train page again
+            if st.session_state.get(SEEN_KEY) != latest.number:
+                st.page_link("pages/train.py", label=tr("train.sidebar_done", n=latest.number), icon=":material/check_circle:")
         return
 
     @st.fragment(run_every="1s")

@@ -19,7 +19,7 @@ from .insides_view import show_insides
 from .presenter import plotly_chart, presenting
 from .report import test_results
 from .state import MODEL_CHOICE_KEY, SESSION_CHOICE, language, runtime_device, tr
-from .training import USED_RUN_KEY, change_weight, loaded, report_of, Run, active_run, add_uploaded, finalize, runs, use_run
+from .training import SEEN_KEY, USED_RUN_KEY, change_weight, loaded, report_of, Run, active_run, add_uploaded, finalize, runs, use_run
 from .widgets import show_error
 
 
@@ -146,6 +146,7 @@ def show_runs() -> None:
 
 def _latest(latest: Run) -> None:
     finalize(latest)
+    st.session_state[SEEN_KEY] = latest.number  # the sidebar stops pointing here
     if latest.job is not None:
         snap = latest.job.snapshot()
         _header(latest, snap)
