@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 
 from explainer.paths import shipped_checkpoint
-from explainer.store import NewRun, RunStore
+from explainer.store import NewRun
+from explainer.ui.desk import run_store, store_problem
 from tests.apptest import ok, open_page
 
 
 @pytest.fixture()
 def store():
-    s = RunStore()  # the same folder as the app's (the tests' private cache)
+    s = run_store()  # the app's own store, made once per process (where the first page run put it)
+    assert s is not None, store_problem()
     s.clear()
     yield s
     s.clear()
-    s.close()
 
 
 def saved(store, desk_name: str, kind: str, accuracy: float) -> str:

@@ -203,7 +203,7 @@ def test_a_model_of_another_architecture_works_on_every_page():
 
 
 def test_a_run_that_ends_on_another_page_is_kept_at_the_desk_and_the_sidebar_points_to_it():
-    from explainer.store import RunStore
+    from explainer.ui.desk import run_store  # the app's own store (made once per process)
 
     at = open_train()
     ok(at.segmented_control(key="train_pace").set_value("watch").run())  # slow enough to leave the page while it trains
@@ -218,7 +218,7 @@ def test_a_run_that_ends_on_another_page_is_kept_at_the_desk_and_the_sidebar_poi
     ok(at.run())
     assert any("Training #1 finished" in link.proto.label for link in at.sidebar.get("page_link"))
     desk = at.session_state["desk_state"]
-    assert [r.kind for r in RunStore().runs(desk.id)] == ["softmax"]  # saved without coming back to the Train page
+    assert [r.kind for r in run_store().runs(desk.id)] == ["softmax"]  # saved without coming back to the Train page
     at.switch_page("pages/train.py").run()
     ok(at)
     at.switch_page("pages/model.py").run()
