@@ -114,7 +114,6 @@ def landscape_surface_figure(grid: Grid, alpha: float, beta: float, loss: float,
         + " = %{customdata[1]:.1%}<extra></extra>"
     custom = np.stack([z, acc], axis=-1)
     center = grid.center_loss
-    point_loss = loss if math.isfinite(loss) else high
     marker_line = {"color": "#222", "width": 2}
     data = [
         {"type": "contour", "x": a, "y": b, "z": shade, "customdata": custom, "colorscale": SCALE, "ncontours": 24,

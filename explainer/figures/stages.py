@@ -114,10 +114,8 @@ def _sliding_window_figure(
     if kernel is not None:
         fig.add_trace(_grid(kernel.tolist(), _texts(kernel), _scale(kernel), size=size), 1, 2)
     step = steps[current]
-    middle_index = len(fig.data)
     fig.add_trace(_grid(step.middle_z, step.middle_text, middle_zmax, size=max(11, size - 3)), 1, panel_middle)
     fig.add_trace(_grid(np.zeros((oh, ow)).tolist(), [[""] * ow for _ in range(oh)], 1, scale=PLACEHOLDER_SCALE, hover=False), 1, panel_output)
-    output_index = len(fig.data)
 
     def output_trace(upto: int) -> go.Heatmap:
         z = np.full((oh, ow), np.nan)
