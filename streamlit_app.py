@@ -7,13 +7,17 @@ the page the student chose; each page lives in ``pages/`` and every computation 
 
 from pathlib import Path
 
-import streamlit as st
+from explainer.memory import limit_heaps
 
-from explainer.ui import build_navigation, render_sidebar, tr
-from explainer.ui.address import arrive, link_note_slot, settle
-from explainer.ui.lesson_view import lesson_banner, lesson_controls
-from explainer.ui.navigation import IN_APP
-from explainer.ui.state import PageEnd, adopt_language
+limit_heaps()  # first, before PyTorch's threads allocate: two C heaps for the whole class (explainer/memory.py)
+
+import streamlit as st  # noqa: E402
+
+from explainer.ui import build_navigation, render_sidebar, tr  # noqa: E402
+from explainer.ui.address import arrive, link_note_slot, settle  # noqa: E402
+from explainer.ui.lesson_view import lesson_banner, lesson_controls  # noqa: E402
+from explainer.ui.navigation import IN_APP  # noqa: E402
+from explainer.ui.state import PageEnd, adopt_language  # noqa: E402
 
 # The keys of Previous / Next (PageUp / PageDown, ← / →: what a presentation clicker sends) are in the
 # buttons' help; written on the buttons they took the place of the labels.

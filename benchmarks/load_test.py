@@ -374,9 +374,14 @@ def main() -> None:
         sampler.start()
 
         # Warm-up: two students at once load what every session shares (PyTorch, the model, the digits,
-        # both training workers); then one student alone gives the latency baseline.
-        warm = [Student(-1), Student(-2)]
-        together(url, warm, args.seed + 1, 0.0, think, args.use_trained)
+        # both training workers), on every replica (straight to each: through the proxy they could all
+        # land on one, and the other would load it all while the class is measured); then one student
+        # alone, through the proxy, gives the latency baseline.
+        warm = []
+        for number, one in enumerate(replicas if isinstance(replicas, list) else [replicas]):
+            pair = [Student(-1 - 2 * number), Student(-2 - 2 * number)]
+            together(one, pair, args.seed + 1, 0.0, think, args.use_trained)
+            warm += pair
         alone = Student(0)
         run_student(url, alone, args.seed, 0.0, think, args.use_trained)
         baseline = settled_after_close(replicas, pid, args.ttl)

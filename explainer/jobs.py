@@ -10,7 +10,6 @@ can tell their place in it. A job stops early when asked to, or as soon as its
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import threading
 import time
@@ -23,6 +22,7 @@ from torch import nn
 
 from .data import Dataset
 from .i18n import LocalizedError, Msg
+from .memory import release_memory
 from .model import ModelConfig
 from .bounds import Bound
 from .snapshots import Probe, Replay, take
@@ -332,26 +332,6 @@ class TrainingJob:
     @property
     def model(self) -> nn.Module | None:
         return self.result.model if self.result is not None else None
-
-
-def release_memory() -> None:
-    """Give the memory freed by a finished training back to the operating system.
-
-    glibc keeps freed blocks in per-thread arenas for reuse; after a training's activations
-    and the test evaluation are freed, ``malloc_trim`` returns them, so ten students' runs
-    do not leave ten runs' worth of scratch memory behind. A no-op where glibc is absent.
-    """
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim = None
 
 
 class JobRunner:

@@ -23,6 +23,7 @@ course explains, so the model stays numerically stable.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -414,6 +415,12 @@ def architecture_stages(config: ModelConfig) -> list[StageInfo]:
     The model is built on PyTorch's ``meta`` device: shapes without numbers, so no weights
     are initialised or stored and it stays cheap for the largest architecture.
     """
+    return list(_stages_of(config))
+
+
+@functools.lru_cache(maxsize=64)
+def _stages_of(config: ModelConfig) -> tuple[StageInfo, ...]:
+    """One description per architecture (~5 ms to build; the Train page shows it on every rerun)."""
     with torch.device("meta"):
         model = KINDS[config.kind].module(config)
-    return list_stages(model)
+    return tuple(list_stages(model))

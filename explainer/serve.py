@@ -9,8 +9,8 @@ its port (its students reload and find their desks: the run store keeps them). C
 SIGTERM) stops nginx and every replica.
 
 Every replica gets the same cookie secret (``STREAMLIT_SERVER_COOKIE_SECRET``: any of them accepts a cookie another set),
-``EXPLAINER_THREADS`` = cores ÷ replicas (they do not fight over cores), and the same environment
-otherwise — point ``EXPLAINER_DATABASE_URL`` at PostgreSQL to share the run store across
+``EXPLAINER_THREADS`` = cores ÷ replicas (they do not fight over cores), two C heaps each
+(``MALLOC_ARENA_MAX``: see explainer/memory.py), and the same environment otherwise — point ``EXPLAINER_DATABASE_URL`` at PostgreSQL to share the run store across
 machines; on one machine the default SQLite store in ``EXPLAINER_CACHE_DIR`` is shared already.
 """
 
@@ -31,6 +31,7 @@ from pathlib import Path
 from string import Template
 
 from .i18n import LocalizedError
+from .memory import HEAPS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
@@ -107,6 +108,7 @@ class Server:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         env = {**os.environ, **self.env}
         env.setdefault("EXPLAINER_THREADS", str(max(1, cores // self.replicas)))
+        env.setdefault("MALLOC_ARENA_MAX", str(HEAPS))  # from the first allocation (explainer/memory.py)
         env.setdefault("STREAMLIT_SERVER_COOKIE_SECRET", self._secret)  # (Streamlit takes it only from here or a file)
         return env
 

@@ -4,11 +4,11 @@ import hashlib
 
 import streamlit as st
 
-from explainer.figures import image_figure
 from explainer.forward import stage_names, trace
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import digits_to_choose
 from explainer.ui.digits import choose_digit, chooser_hidden
+from explainer.ui.figure_cache import image_chart
 from explainer.ui.presenter import aside, plotly_chart
 from explainer.ui.stage_view import show_stage
 from explainer.ui.widgets import page_start, stepper
@@ -33,7 +33,7 @@ if picked is not None:
     prediction = result.prediction
     with input_column:
         st.markdown(f"**{tr('fwd.sees')}**")  # above, not in the figure: its title did not fit the column
-        plotly_chart(image_figure(picked.image, height=240), key="fwd_seen")
+        plotly_chart(image_chart(picked.image, height=240), key="fwd_seen")
         a, b = (st.container(), st.container()) if presenting else st.columns(2)  # (stacked on a projector: room for the numbers)
         a.metric(tr("fwd.prediction"), classes[prediction], tr("fwd.confidence", p=f"{float(result.probabilities[prediction]):.1%}"),
                  delta_color="off", delta_arrow="off")

@@ -5,11 +5,12 @@ import math
 import streamlit as st
 
 from explainer.data import DatasetUnavailable
-from explainer.figures import image_figure, landscape_lines_figure, landscape_surface_figure
+from explainer.figures import landscape_surface_figure
 from explainer.figures.landscape import prediction_figure
-from explainer.landscape import BATCH_SIZES, FILTER_NORMALIZED_CODE, GRID_SIZES, PAGE_SEED, SPAN, check_grid, check_seed, point
+from explainer.landscape import BATCH_SIZES, FILTER_NORMALIZED_CODE, GRID_SIZES, PAGE_SEED, SPAN, check_grid, check_seed
 from explainer.model import count_parameters
 from explainer.ui.address import bound
+from explainer.ui.figure_cache import image_chart
 from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, language, model_or_stop, tr
 from explainer.ui.data import shared_dataset
@@ -51,8 +52,8 @@ view = Landscape(shared, dataset, seed, size)
 st.header(tr("ld.lines_title"))
 st.markdown(tr("ld.lines_intro"))
 with st.spinner(tr("ld.computing_lines")):
-    from_init, along = view.lines(span)
-plotly_chart(landscape_lines_figure(from_init, along, lang), key="ld_lines")
+    lines = view.lines_chart(span, lang)
+plotly_chart(lines, key="ld_lines")
 
 # --- two dimensions --------------------------------------------------------------------------------------
 st.header(tr("ld.plane_title"))
@@ -71,7 +72,7 @@ with sliders:
     left, right = st.columns(2, gap="medium")
     alpha = bound(left.slider, "α", -span, span, 0.0, step=step, key="ld_alpha", help=tr("ld.alpha_help"))
     beta = bound(right.slider, "β", -span, span, 0.0, step=step, key="ld_beta", help=tr("ld.beta_help"))
-moved = point(light, alpha, beta)
+moved = view.point(alpha, beta)
 digit = int(st.session_state.get("ld_digit", 1))
 index = min(max(digit, 1), size) - 1
 probabilities = moved.probabilities[index]
@@ -100,7 +101,7 @@ with pick:
     st.caption(tr("ld.timing", ms=f"{moved.seconds * 1000:.0f}"))
 with picture:
     test_index = int(view.batch().indices[index])
-    plotly_chart(image_figure(dataset.test_images[test_index].numpy(), height=200), key="ld_digit_image")
+    plotly_chart(image_chart(dataset.test_images[test_index].numpy(), height=200), key="ld_digit_image")
 with bars:
     plotly_chart(prediction_figure(probabilities, classes, lang), key="ld_probabilities")
 

@@ -4,16 +4,16 @@ import streamlit as st
 
 from explainer.attribution_code import captum_code
 from explainer.attribution_settings import CHOICE
-from explainer.figures import attribution_figure, image_figure
 from explainer.i18n import LocalizedError
 from explainer.methods import settings_used
 from explainer.saliency import METHODS, Attribution, Settings, conv_layers
 from explainer.ui.state import end_page
 from explainer.ui import ensure_navigation, labeller, language, model_or_stop, tr
 from explainer.ui.address import bound, option
-from explainer.ui.attribution_view import attribution, probabilities, show_view
+from explainer.ui.attribution_view import attribution, maps_chart, probabilities, show_view
 from explainer.ui.data import digits_to_choose
 from explainer.ui.digits import choose_digit, chooser_hidden
+from explainer.ui.figure_cache import image_chart
 from explainer.ui.presenter import aside, plotly_chart, presenter_toggle
 from explainer.ui.widgets import show_error
 
@@ -74,7 +74,7 @@ with main:
     title.title(tr("sal.title", answer=classes[prediction]))
     with chooser:
         st.markdown(f"**{tr('fwd.sees')}**")  # above, not in the figure: its title did not fit the column
-        plotly_chart(image_figure(chosen.image, height=240), key="sal_seen")
+        plotly_chart(image_chart(chosen.image, height=240), key="sal_seen")
         a, b = (st.container(), st.container()) if presenting else st.columns(2)  # (stacked on a projector: room for the numbers)
         a.metric(tr("fwd.prediction"), classes[prediction], tr("fwd.confidence", p=f"{float(p[prediction]):.1%}"), delta_color="off",
                  delta_arrow="off")
@@ -97,7 +97,8 @@ with main:
                 show_error(exc)
     if results:
         with st.container(key="sal_maps_view"):
-            plotly_chart(attribution_figure(chosen.image, results, lang, overlay=overlay, columns=3, panel_height=300 if presenting else 262),
+            plotly_chart(maps_chart(chosen.image, results, digest, chosen.key, (tuple(keys), target), overlay,
+                                    300 if presenting else 262, lang),
                          key="sal_maps")
         unsigned = [tr(f"sal.method.{r.method}") for r in results if not r.signed]
         legend = ([tr("sal.legend_signed", c=classes[target])] if any(r.signed for r in results) else []) + (

@@ -11,7 +11,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from ..i18n import t
-from .common import BAD_COLOR, GOOD_COLOR, HIGHLIGHT, SIGNED_SCALE, TRAIN_COLOR, layout
+from .common import BAD_COLOR, FONT, GOOD_COLOR, HIGHLIGHT, SIGNED_SCALE, TRAIN_COLOR, layout
 from .stages import percent
 
 GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
@@ -34,16 +34,20 @@ def _map_trace(z: np.ndarray, zmin: float, zmax: float, signed: bool, hover: str
 
 
 def image_figure(image: np.ndarray, title: str = "", height: int = 300, signed: bool = False) -> go.Figure:
-    """One grayscale image (or a signed map), pixels square, row/column on hover."""
+    """One grayscale image (or a signed map), pixels square, row/column on hover.
+
+    Built in one call with its whole layout: each ``update_layout`` validates again (four of
+    them took 20 ms for one 28×28 image), and several of these are drawn on every rerun.
+    """
     z = np.asarray(image, dtype=float)
     bound = float(np.abs(z).max()) or 1.0
     zmin, zmax = (-bound, bound) if signed else (float(z.min()), float(z.max()) if z.max() > z.min() else float(z.min()) + 1)
-    fig = go.Figure(_map_trace(z, zmin, zmax, signed))
-    _hide_axes(fig, 1)
-    fig.update_layout(title={"text": title, "x": 0.5, "xanchor": "center"} if title else None)
-    layout(fig, height)
-    fig.update_layout(margin={"l": 5, "r": 5, "t": 40 if title else 5, "b": 5})
-    return fig
+    return go.Figure(_map_trace(z, zmin, zmax, signed), {
+        "xaxis": {"visible": False, "constrain": "domain"},
+        "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        **({"title": {"text": title, "x": 0.5, "xanchor": "center"}} if title else {}),
+        "height": height, "font": FONT, "margin": {"l": 5, "r": 5, "t": 40 if title else 5, "b": 5},
+    })
 
 
 def feature_maps_figure(maps: torch.Tensor, lang: str, columns: int = 8, selected: int | None = None, height_per_row: int = 150) -> go.Figure:

@@ -3,14 +3,17 @@ three views: what each method does, the sanity check, the deletion test."""
 
 from __future__ import annotations
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from explainer.attribution_checks import RANDOM, deletion_test, sanity_check
 from explainer.data import normalize
-from explainer.figures import deletion_figure, sanity_figure, similarity_figure
+from explainer.figures import attribution_figure, deletion_figure, sanity_figure, similarity_figure
 from explainer.saliency import METHODS, Attribution, attribute, class_probabilities
 
+from .figure_cache import shared_figures
 from .presenter import plotly_chart
 from .state import SharedModel, language, tr
 
@@ -35,6 +38,20 @@ def attribution(_shared: SharedModel, model_digest: str, digit: bytes, method: s
     """One map, cached per (model, digit, method, class, the method's own settings)."""
     return attribute(_shared.model, _x(digit, _norm(_shared)), method, target, lock=_shared.lock, normalization=_norm(_shared),
                      **dict(settings))
+
+
+def maps_chart(digit: np.ndarray, results: list[Attribution], model_digest: str, digit_key: bytes, keys: tuple, overlay: bool,
+               panel_height: int, lang: str) -> go.Figure:
+    """:func:`explainer.figures.attribution_figure` of these maps, one per (model, digit, methods and their settings,
+    class, overlay, size, language) for every tab: a class looks at the same few digits, and ~14 heatmaps of
+    subplots cost ~15 ms to build and validate on every rerun."""
+    return _maps_chart(digit, results, model_digest, digit_key, keys, overlay, panel_height, lang)
+
+
+@shared_figures(max_entries=64)
+def _maps_chart(_digit: np.ndarray, _results: list[Attribution], model_digest: str, digit_key: bytes, keys: tuple, overlay: bool,
+                panel_height: int, lang: str) -> go.Figure:
+    return attribution_figure(_digit, _results, lang, overlay=overlay, columns=3, panel_height=panel_height)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -13,6 +13,8 @@ shows the picture uploaded on another page; a drawing is handed over as the canv
 
 from __future__ import annotations
 
+import functools
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,8 +91,17 @@ def _prepare_upload(data: bytes) -> Preprocessed:
     return preprocess(read_image(data))
 
 
-def _thumbnail(image: np.ndarray, scale: int = 3) -> np.ndarray:
-    return np.kron(image.astype(np.uint8), np.ones((scale, scale), dtype=np.uint8))
+@functools.lru_cache(maxsize=1024)
+def _thumbnail(pixels: bytes, side: int, scale: int = 3) -> bytes:
+    """A digit's ``side``×``side`` pixels ``scale`` times larger, as PNG bytes: made once per digit for every tab (~1.3 kB each).
+
+    The gallery shows twelve on every rerun of three pages; from an array, Streamlit would
+    encode each one again every time (most of the gallery's cost).
+    """
+    image = np.frombuffer(pixels, dtype=np.uint8).reshape(side, side)
+    buffer = io.BytesIO()
+    Image.fromarray(np.kron(image, np.ones((scale, scale), dtype=np.uint8))).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _small(steps: Preprocessed | None, side: int = STEP_SIDE) -> Preprocessed | None:
@@ -175,7 +186,8 @@ def _gallery(prefix: str, dataset, classes: list[str], dataset_name: str | None)
     cols = st.columns(4)
     for i, index in enumerate(shown):
         with cols[i % 4]:
-            st.image(_thumbnail(dataset.test_images[index].numpy()), caption=f"#{index} · {classes[int(labels[index])]}")
+            pixels = dataset.test_images[index].numpy().astype(np.uint8)
+            st.image(_thumbnail(pixels.tobytes(), pixels.shape[0]), caption=f"#{index} · {classes[int(labels[index])]}")
             st.button(tr("fwd.use"), key=f"{prefix}use_{index}", on_click=st.session_state.__setitem__, args=(DIGIT, index),
                       width="stretch")
     st.button(tr("fwd.more"), key=prefix + "more", icon=":material/refresh:", on_click=st.session_state.__setitem__,

@@ -10,15 +10,20 @@ pooling) are shared the same way; pages only read them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+import functools
+import threading
+import weakref
+from collections.abc import Callable, Hashable
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from explainer.descent import lr_sweep, race
-from explainer.figures import activation_curves_figure, conv_figure, gradient_flow_figure, lr_sweep_figure, one_weight_figure, pool_figure, race_figure, softmax_figure
+from explainer.figures import activation_curves_figure, conv_figure, image_figure, gradient_flow_figure, lr_sweep_figure, one_weight_figure, pool_figure, race_figure, softmax_figure
 from explainer.stages import (
     ConvResult,
     ConvSettings,
@@ -46,17 +51,85 @@ def shared_figures(max_entries: int) -> Callable[[Callable[..., go.Figure]], Cal
     (:mod:`explainer.ui.janitor`) calls :func:`clear_shared_figures`.
     """
     def decorate(function: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
-        cached = st.cache_resource(max_entries=max_entries, show_spinner=False)(function)
+        @functools.wraps(function)  # (the cache reads the name, the source and the parameters through it)
+        def build(*args: Any, **kwargs: Any) -> go.Figure:
+            return freeze(function(*args, **kwargs))
+
+        cached = st.cache_resource(max_entries=max_entries, show_spinner=False)(build)
         _SHARED[f"{function.__code__.co_filename}:{function.__qualname__}"] = cached
         return cached
 
     return decorate
 
 
+class FrozenFigure(go.Figure):
+    """A figure that is built once and then only read, by every tab that shows it.
+
+    ``st.plotly_chart`` turns a figure into a dict with ``to_dict()``, a deep copy of every
+    trace (24 ms for the optimizer race, 1.2 MB, on every rerun of every student) that it then
+    only reads to write JSON. A frozen figure makes that dict once and hands it out. Callers
+    that change a figure's dict (presenter mode enlarges the fonts) get a copy from
+    ``to_plotly_json()``. Made by :func:`freeze`; never changed afterwards.
+    """
+
+    _frozen: dict
+
+    def to_dict(self) -> dict:  # read-only: see the class
+        return self._frozen
+
+    def to_plotly_json(self) -> dict:
+        return copy.deepcopy(self._frozen)
+
+
+def freeze(figure: go.Figure) -> go.Figure:
+    """``figure`` as a :class:`FrozenFigure` (the same object; its dict made now). Anything else is returned as it is."""
+    if type(figure) is go.Figure:
+        frozen = figure.to_dict()
+        figure.__class__ = FrozenFigure
+        figure._frozen = frozen
+    return figure
+
+
 def clear_shared_figures() -> None:
     """Forget every shared figure (they are rebuilt on demand)."""
     for cached in list(_SHARED.values()):
         cached.clear()
+
+
+_OWNED: weakref.WeakKeyDictionary[object, dict[Hashable, go.Figure]] = weakref.WeakKeyDictionary()
+_OWNED_LOCK = threading.Lock()
+
+
+def kept_with(owner: object, key: Hashable, build: Callable[[], go.Figure]) -> go.Figure:
+    """The figure ``build()`` makes of ``owner`` (an immutable result, e.g. a run's test report), built once per ``key``.
+
+    A finished run's page is redrawn on every click, and its figures (a confusion matrix, a
+    grid of 16 digits: ~0.1 s of subplots) would be rebuilt each time from the same numbers.
+    They are kept as long as the owner lives (a weak reference: a run that is dropped takes
+    its figures with it) and read, never written, like every shared figure.
+    """
+    with _OWNED_LOCK:
+        figure = _OWNED.get(owner, {}).get(key)
+    if figure is None:
+        figure = freeze(build())
+        with _OWNED_LOCK:
+            _OWNED.setdefault(owner, {})[key] = figure
+    return figure
+
+
+def image_chart(image: np.ndarray, title: str = "", height: int = 300, signed: bool = False) -> go.Figure:
+    """:func:`explainer.figures.image_figure`, one per distinct picture (its bytes) and settings, for every tab.
+
+    The digit a student looks at, the large feature map: drawn on every rerun of the forward,
+    attribution and landscape pages, the same few for a whole class.
+    """
+    array = np.ascontiguousarray(image)
+    return _image(array, array.tobytes(), array.shape, str(array.dtype), title, height, signed)
+
+
+@shared_figures(max_entries=256)
+def _image(_array: np.ndarray, pixels: bytes, shape: tuple[int, ...], dtype: str, title: str, height: int, signed: bool) -> go.Figure:
+    return image_figure(_array, title, height, signed)
 
 
 def _numbers(t: torch.Tensor) -> Numbers:

@@ -8,9 +8,13 @@ from dataclasses import dataclass
 import streamlit as st
 import torch
 
-from explainer.data import Dataset
-from explainer.landscape import Grid, Plane, fixed_batch, line_along, line_from_init, loss_grid, random_directions
+import plotly.graph_objects as go
 
+from explainer.data import Dataset
+from explainer.figures import landscape_lines_figure
+from explainer.landscape import Grid, Plane, Point, fixed_batch, line_along, line_from_init, loss_grid, point, random_directions
+
+from .figure_cache import shared_figures
 from .state import SharedModel, tr
 
 CHUNKS = 7  # the grid is computed (and cached) in this many blocks of rows, so progress can be shown
@@ -55,6 +59,10 @@ class Landscape:
         """The two 1-D cuts, cached."""
         return _lines(self._maker(), self.shared.model, self.shared.checkpoint.digest, self.seed, span, self.size)
 
+    def lines_chart(self, span: float, lang: str) -> go.Figure:
+        """The figure of the two 1-D cuts: they change only with the span, so moving α and β does not rebuild it."""
+        return _lines_chart(self, self.shared.checkpoint.digest, self.seed, span, self.size, lang)
+
     def grid(self, n: int, span: float) -> Grid:
         """The n×n grid, cached by blocks of rows; a progress bar while a block is computed."""
         digest = self.shared.checkpoint.digest
@@ -82,6 +90,16 @@ class Landscape:
             st.session_state["ld_plane"] = kept
         return kept[1]
 
+    def point(self, alpha: float, beta: float) -> Point:
+        """The model at (α, β) on the light plane; the last one is kept, so that a rerun for anything but the
+        sliders (another digit of the batch) does not evaluate the batch again."""
+        key = (self.shared.checkpoint.digest, self.seed, self.size, float(alpha), float(beta))
+        kept = st.session_state.get("ld_point")
+        if kept is None or kept[0] != key:
+            kept = (key, point(self.light_plane(), alpha, beta))
+            st.session_state["ld_point"] = kept
+        return kept[1]
+
     def _maker(self):  # noqa: ANN202
         """The fast plane, built at most once per run and only when something is not cached yet."""
         made: list[Plane] = []
@@ -92,3 +110,9 @@ class Landscape:
             return made[0]
 
         return make
+
+
+@shared_figures(max_entries=16)
+def _lines_chart(_view: Landscape, model_digest: str, seed: int, span: float, size: int, lang: str) -> go.Figure:
+    from_init, along = _view.lines(span)
+    return landscape_lines_figure(from_init, along, lang)

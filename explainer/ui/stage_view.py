@@ -8,12 +8,12 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from explainer.figures import feature_maps_figure, flatten_vector_figure, image_figure, kernels_figure, vector_figure
+from explainer.figures import feature_maps_figure, flatten_vector_figure, kernels_figure, vector_figure
 from explainer.forward import Trace, conv_pixel, stage_code, stage_notice
 from explainer.stages import fmt
 
 from .address import bound, grid_param, request_view
-from .figure_cache import shared_figures
+from .figure_cache import image_chart, shared_figures
 from .presenter import plotly_chart
 from .state import SharedModel, tr
 
@@ -54,7 +54,7 @@ def show_stage(shared: SharedModel, result: Trace, step: int, digit_key: str, cl
     output = stage.output[0]
     prediction = result.prediction
     if stage.kind == "input":
-        plotly_chart(image_figure(output[0].numpy(), height=420), key="fwd_input_map")
+        plotly_chart(image_chart(output[0].numpy(), height=420), key="fwd_input_map")
     elif output.dim() == 3:
         _feature_maps(shared, result, step, output, digit_key, presenting, lang)
     elif stage.kind == "flatten":
@@ -64,7 +64,7 @@ def show_stage(shared: SharedModel, result: Trace, step: int, digit_key: str, cl
             plotly_chart(flatten_vector_figure(output, channels, lang), key="fwd_flat")
             st.caption(tr("fwd.flatten_layout", c=channels, h=previous.shape[1], w=previous.shape[2], n=output.numel()))
         else:
-            plotly_chart(image_figure(output.reshape(28, -1).numpy(), signed=True, height=300), key="fwd_flat")
+            plotly_chart(image_chart(output.reshape(28, -1).numpy(), signed=True, height=300), key="fwd_flat")
             st.caption(tr("fwd.flatten_image", n=output.numel()))
     elif stage.kind in ("softmax", "logits"):
         plotly_chart(vector_figure(output, lang, labels=classes, highlight=prediction, probabilities=stage.kind == "softmax"),
@@ -100,7 +100,7 @@ def _feature_maps(shared: SharedModel, result: Trace, step: int, output: torch.T
     picked = bound(st.number_input, tr("fwd.map"), 1, maps, 1, key="fwd_map")
     big, detail = st.columns([1, 1], gap="large")
     with big:
-        plotly_chart(image_figure(output[picked - 1].numpy(), tr("fig.map", n=picked), height=380, signed=bool(output.min() < 0)),
+        plotly_chart(image_chart(output[picked - 1].numpy(), tr("fig.map", n=picked), height=380, signed=bool(output.min() < 0)),
                      key="fwd_big_map")
     if stage.kind == "conv":
         with detail:

@@ -20,7 +20,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from explainer.checkpoint import Checkpoint, CheckpointError, checkpoint_bytes, load_checkpoint, make_meta
 from explainer.evaluate import EvaluationReport, evaluation_report
-from explainer.jobs import DONE, FAILED, PAUSED, STOPPED, JobRunner, TrainingJob, release_memory
+from explainer.jobs import DONE, FAILED, PAUSED, STOPPED, JobRunner, TrainingJob
+from explainer.memory import release_memory
 from explainer.model import ModelConfig, count_parameters
 from explainer.store import NewRun, RunStore, StoredRun, StoreError
 from explainer.train import TrainConfig
