@@ -10,8 +10,9 @@ SIGTERM) stops nginx and every replica.
 
 Every replica gets the same cookie secret (``STREAMLIT_SERVER_COOKIE_SECRET``: any of them accepts a cookie another set),
 ``EXPLAINER_THREADS`` = cores ÷ replicas (they do not fight over cores), two C heaps each
-(``MALLOC_ARENA_MAX``: see explainer/memory.py), and the same environment otherwise — point ``EXPLAINER_DATABASE_URL`` at PostgreSQL to share the run store across
-machines; on one machine the default SQLite store in ``EXPLAINER_CACHE_DIR`` is shared already.
+(``MALLOC_ARENA_MAX``: see explainer/memory.py), and the same environment otherwise — point
+``EXPLAINER_DATABASE_URL`` at PostgreSQL to share the run store across machines; on one machine
+the default SQLite store in ``EXPLAINER_CACHE_DIR`` is shared already.
 """
 
 from __future__ import annotations

@@ -40,17 +40,12 @@ def attribution(_shared: SharedModel, model_digest: str, digit: bytes, method: s
                      **dict(settings))
 
 
-def maps_chart(digit: np.ndarray, results: list[Attribution], model_digest: str, digit_key: bytes, keys: tuple, overlay: bool,
+@shared_figures(max_entries=64)
+def maps_chart(_digit: np.ndarray, _results: list[Attribution], model_digest: str, digit_key: bytes, keys: tuple, overlay: bool,
                panel_height: int, lang: str) -> go.Figure:
     """:func:`explainer.figures.attribution_figure` of these maps, one per (model, digit, methods and their settings,
     class, overlay, size, language) for every tab: a class looks at the same few digits, and ~14 heatmaps of
     subplots cost ~15 ms to build and validate on every rerun."""
-    return _maps_chart(digit, results, model_digest, digit_key, keys, overlay, panel_height, lang)
-
-
-@shared_figures(max_entries=64)
-def _maps_chart(_digit: np.ndarray, _results: list[Attribution], model_digest: str, digit_key: bytes, keys: tuple, overlay: bool,
-                panel_height: int, lang: str) -> go.Figure:
     return attribution_figure(_digit, _results, lang, overlay=overlay, columns=3, panel_height=panel_height)
 
 

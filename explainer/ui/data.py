@@ -25,9 +25,11 @@ def digits_to_choose(name: str) -> Dataset | None:
         return None
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def cached_evaluation_report(_shared: SharedModel, digest: str, dataset_name: str) -> EvaluationReport:
-    """:func:`explainer.evaluate.evaluation_report`, cached per (model file digest, dataset)."""
+    """:func:`explainer.evaluate.evaluation_report`, cached per (model file digest, dataset): one shared, read-only
+    report (not a copy per call), so that the figures kept with it (:func:`explainer.ui.figure_cache.kept_with`)
+    are built once for every tab."""
     dataset = shared_dataset(dataset_name)
     meta = _shared.meta
     return evaluation_report(_shared.model, dataset.test_images, dataset.test_labels, (meta.mean, meta.std))

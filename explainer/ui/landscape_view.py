@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import plotly.graph_objects as go
 import streamlit as st
 import torch
-
-import plotly.graph_objects as go
 
 from explainer.data import Dataset
 from explainer.figures import landscape_lines_figure

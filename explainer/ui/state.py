@@ -22,7 +22,6 @@ import torch
 from explainer.checkpoint import SHIPPED_KINDS, Checkpoint, load_shipped
 from explainer.device import device_name, pick_device
 from explainer.i18n import LANGUAGES, normalize_language, t
-from explainer.memory import limit_heaps
 
 LANG_KEY = "lang"
 SESSION_MODEL_KEY = "session_model"
@@ -64,11 +63,9 @@ def _process_setup() -> tuple[torch.device, int]:
     Also moves everything imported so far (PyTorch, Plotly, Streamlit: ~300,000 objects) out
     of the garbage collector's sight with ``gc.freeze()``: they live as long as the process,
     and scanning them on every full collection holds the interpreter lock for ~0.2 s, which
-    stalls the training threads and every other student's page. The C allocator keeps two
-    heaps, not sixteen (:func:`explainer.memory.limit_heaps`). The memory janitor
+    stalls the training threads and every other student's page. The memory janitor
     (explainer/ui/janitor.py) starts here too: it gives memory back when students leave.
     """
-    limit_heaps()  # before the students' threads come: see explainer/memory.py
     threads = os.environ.get("EXPLAINER_THREADS")
     if threads and threads.isdigit() and int(threads) > 0:
         torch.set_num_threads(int(threads))
