@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.live_server import settle, wait_idle
@@ -50,7 +52,8 @@ def test_watch_pause_step_resume_and_scrub(app_url, page):  # noqa: F811
     assert "Paused" in page.locator("[data-testid='stProgress']").first.inner_text()
 
     page.locator(".st-key-train_step button").first.click()
-    expect(page.get_by_text("One weight")).to_be_visible(timeout=30_000)
+    # the stepped weight's line (the Step button's tooltip, still under the mouse, also mentions "one weight")
+    expect(page.get_by_text(re.compile(r"^One weight"))).to_be_visible(timeout=30_000)
     settle(page)
     assert step_shown(page) == paused_at + 1  # the replay ends at the batch just stepped
     expect(page.get_by_text(f"Batch {paused_at + 1} of 32, epoch 1")).to_be_visible()
