@@ -36,6 +36,7 @@ Goals: errors 0; memory after close within 10 % of the baseline.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -361,6 +362,7 @@ def main() -> None:
     parser.add_argument("--think", type=float, nargs=2, default=(0.3, 1.5), metavar=("MIN", "MAX"))
     parser.add_argument("--through-proxy", action="store_true", help="through `python -m explainer serve` (nginx) instead")
     parser.add_argument("--replicas", type=int, default=2, help="replicas behind the proxy (with --through-proxy)")
+    parser.add_argument("--dump", type=Path, help="write every run of the class (student, kind, target, sent, seconds) as JSON lines")
     parser.add_argument("--use-trained", action="store_true",
                         help="each student makes its trained model the one every page uses (no shared caches after that)")
     args = parser.parse_args()
@@ -400,6 +402,12 @@ def main() -> None:
         logged = log_errors(log)
 
     runs = [run for s in students for run in s.runs]
+    if args.dump:
+        with args.dump.open("w") as out:
+            for s in students:
+                for run in s.runs:
+                    out.write(json.dumps({"student": s.number, "kind": run.kind, "target": run.target,
+                                          "sent": round(run.sent_at - t0, 4), "seconds": round(run.seconds, 4)}) + "\n")
     everyone = students + warm + [alone]
     errors = sum((s.errors for s in everyone), Counter())
     if logged:

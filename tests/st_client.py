@@ -24,6 +24,8 @@ What it does as a browser does:
   ``string_value`` of the *formatted* option; number_input as ``int_value`` or
   ``double_value`` after its data type; checkbox ``bool_value``; text ``string_value``;
 - it sends back the query string the app wrote (``page_info_changed``);
+- a widget drawn inside an ``@st.fragment`` reruns only that fragment (its ``fragment_id``
+  goes with the request), as a click in the browser does;
 - it emulates the browser's timers for ``@st.fragment(run_every=...)``: ``auto_rerun``
   messages register a fragment and its interval, a full run clears them, and
   :meth:`wait_for` sends ``rerun_script(fragment_id=..., is_auto_rerun=True)`` on time
@@ -74,6 +76,8 @@ class RunResult:
     status: str = "ok"  # "ok" or "compile_error"
     exceptions: list[str] = field(default_factory=list)  # exception elements the run showed
     page_not_found: bool = False
+    sent_at: float = 0.0  # time.perf_counter() when the request was sent
+    fragments: tuple[str, ...] = ()  # the fragments the server reran; () for a run of the whole page
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Widget:
 
     kind: str
     proto: Any
+    fragment: str = ""  # the fragment that drew it ("" for the page): a change reruns only that part, as in a browser
 
     @property
     def options(self) -> list[str]:
@@ -127,6 +132,7 @@ class StreamlitClient:
         self._timers: dict[str, list[float]] = {}  # fragment id -> [interval s, next due (monotonic)]
         self._run_exceptions: list[str] = []
         self._page_not_found = False
+        self._run_fragments: tuple[str, ...] = ()
 
     # --- connection -------------------------------------------------------------------------------
 
@@ -187,7 +193,7 @@ class StreamlitClient:
         if widget.disabled:
             raise ValueError(f"the button {key!r} is disabled")
         trigger = WidgetState(id=widget.proto.id, trigger_value=True)
-        return self._request("click", key, extra=(trigger,))
+        return self._request("click", key, fragment_id=widget.fragment, extra=(trigger,))
 
     def set_value(self, key: str, value: Any) -> RunResult:
         """Give widget ``key`` a new value and run, as moving or typing in it does.
@@ -199,7 +205,7 @@ class StreamlitClient:
         if widget.disabled:
             raise ValueError(f"the widget {key!r} is disabled")
         self._widgets[widget.proto.id] = encode(widget, value)
-        return self._request("set", key)
+        return self._request("set", key, fragment_id=widget.fragment)
 
     def wait_for(self, predicate: Callable[[StreamlitClient], bool], timeout: float) -> bool:
         """Wait until ``predicate(self)`` holds, firing the page's ``run_every`` fragments on time.
@@ -231,11 +237,11 @@ class StreamlitClient:
     def widgets(self) -> dict[str, Widget]:
         """Every keyed widget on the page, by key."""
         found = {}
-        for element in self.elements():
+        for _, (fragment, element) in sorted(self._elements.items()):
             kind = element.WhichOneof("type")
             key = user_key(getattr(getattr(element, kind), "id", "") or "")
             if key is not None:
-                found[key] = Widget(kind, getattr(element, kind))
+                found[key] = Widget(kind, getattr(element, kind), fragment)
         return found
 
     def widget(self, key: str) -> Widget:
@@ -248,6 +254,11 @@ class StreamlitClient:
     def pages(self) -> list[str]:
         """The url paths of the app's pages, from its navigation (known after the first run)."""
         return list(self._pages)
+
+    @property
+    def timers(self) -> dict[str, float]:
+        """The page's fragment timers now: fragment id -> interval in seconds."""
+        return {fragment: interval for fragment, (interval, _) in self._timers.items()}
 
     def has_widget(self, key: str) -> bool:
         return key in self.widgets()
@@ -297,16 +308,17 @@ class StreamlitClient:
         state.query_string = self.query_string
         state.page_name = self.page if page_name is None else page_name
         state.page_script_hash = self._page_hash if page_hash is None else page_hash
-        if fragment_id:
+        if fragment_id:  # a fragment's timer, or a widget inside a fragment: only that part reruns
             state.fragment_id = fragment_id
-            state.is_auto_rerun = True
+            state.is_auto_rerun = kind == "auto"
         triggers = {w.id for w in extra}
         state.widget_states.widgets.extend([w for i, w in self._widgets.items() if i not in triggers] + list(extra))
-        self._run_exceptions, self._page_not_found = [], False
+        self._run_exceptions, self._page_not_found, self._run_fragments = [], False, ()
         started = time.perf_counter()
         self._ws.send(msg.SerializeToString())
         status = self._read_until_finished(f"{kind} {target}")
-        result = RunResult(kind, target, time.perf_counter() - started, status, self._run_exceptions, self._page_not_found)
+        result = RunResult(kind, target, time.perf_counter() - started, status, self._run_exceptions, self._page_not_found,
+                           started, self._run_fragments)
         self.history.append(result)
         return result
 
@@ -331,6 +343,7 @@ class StreamlitClient:
     def _handle(self, msg: ForwardMsg, kind: str) -> None:
         if kind == "new_session":
             fragments = set(msg.metadata.run.fragment_ids)
+            self._run_fragments = tuple(sorted(fragments))
             if fragments:  # a fragment's run redraws only that fragment
                 self._elements = {p: v for p, v in self._elements.items() if v[0] not in fragments}
             else:  # a full run redraws the page and registers its timers again

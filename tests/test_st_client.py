@@ -55,8 +55,10 @@ def test_forward_page_stage_slider_and_digit_buttons(server):
         assert tab.metrics()["True label"] == "4" and tab.value("digit") == 3
         tab.set_value("fwd_step", "conv1")
         assert any("Shape `[1, 8, 28, 28]`" in m for m in tab.markdown())
-        tab.click("fwd_step_next")
+        run = tab.click("fwd_step_next")
         assert tab.value("fwd_step") == ["relu1"]
+        assert run.fragments == (tab.widget("fwd_step_next").fragment,) != ("",)  # only the stepper's part reran, as in a browser
+        assert tab.widget("fwd_use_3").fragment == ""  # the gallery belongs to the page
         assert tab.metrics()["True label"] == "4"  # the other widgets kept their values
         with pytest.raises(ValueError, match="not among the options"):
             tab.set_value("fwd_step", "conv9")
@@ -73,6 +75,29 @@ def test_a_training_finishes_through_its_live_fragment(server):
         assert any(run.kind == "auto" for run in tab.history)  # the progress fragment polled
         assert not tab.exceptions() and "#1" in tab.text()
         assert not tab.wait_for(lambda t: False, timeout=5)  # finished: no timer left, no wait
+
+
+def test_a_run_waiting_in_line_redraws_once_a_second_then_twice_once_it_trains(server):
+    """Two runs take both training slots; a third waits in line with a slower timer, and gets the fast one when it starts."""
+    tabs = [StreamlitClient(server, timeout=90).connect() for _ in range(3)]
+    try:
+        for tab in tabs:
+            tab.open("train")
+            tab.set_value("train_limit", "1000")
+            tab.set_value("train_epochs", 20)
+            tab.click("train_start")
+        waiting = tabs[2]
+        assert "waits in line" in waiting.text() and list(waiting.timers.values()) == [1.0]
+        assert all(list(t.timers.values()) == [0.5] for t in tabs[:2])
+        for tab in tabs[:2]:
+            tab.click("train_stop")  # the slots come free
+        assert waiting.wait_for(lambda t: list(t.timers.values()) == [0.5], timeout=60)  # it trains, redrawn twice a second
+        assert "waits in line" not in waiting.text()
+        waiting.click("train_stop")
+        assert waiting.wait_for(lambda t: t.has_widget("train_use_1"), timeout=60) and not waiting.exceptions()
+    finally:
+        for tab in tabs:
+            tab.close()
 
 
 def test_a_run_that_does_not_finish_in_time_raises(server):
