@@ -21,9 +21,11 @@ import torch
 from torch import nn
 
 from .data import Dataset
+from .evaluate import EvaluationReport, evaluation_report
 from .i18n import LocalizedError, Msg
 from .memory import release_memory
 from .model import ModelConfig
+from .priority import TRAINING_NICE, lower_this_thread
 from .bounds import Bound
 from .snapshots import Probe, Replay, take
 from .train import EpochStats, StepDetail, TrainConfig, Trainer, TrainResult
@@ -81,6 +83,7 @@ class TrainingJob:
     id: int = field(default_factory=lambda: next(_ids))
     state: str = QUEUED
     result: TrainResult | None = None
+    report: EvaluationReport | None = None  # the finished model on the test split, made by the worker
     error: Msg | None = None
     replay: Replay = field(default_factory=Replay)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -314,12 +317,21 @@ class TrainingJob:
             self._record(trainer, trainer.batch_losses[-1] if trainer.batch_losses else None, force=True,
                          confusion=trainer.last_test.confusion if trainer.last_test else None)
         result = trainer.result()
+        report = self._report(result.model)
         with self._lock:
-            self.result = result
+            self.result, self.report = result, report
             self.state = STOPPED if stopped else DONE
             self._progress = 1.0 if not stopped else self._progress
             self._finished = time.perf_counter()
             self._trainer, self._probe = None, None
+
+    def _report(self, model: nn.Module) -> EvaluationReport | None:
+        """The finished model's results on the whole test split, computed here on the worker (at the training's
+        lower priority) rather than by the page that shows them, on the thread every student's click shares."""
+        if model is None or len(self.dataset.info.classes) != self.model_config.num_classes:
+            return None
+        return evaluation_report(model, self.dataset.test_images, self.dataset.test_labels, (self.dataset.info.mean,
+                                                                                             self.dataset.info.std))
 
     def _fail(self, msg: Msg) -> None:
         if self._trainer is not None:
@@ -339,13 +351,15 @@ class JobRunner:
 
     The workers are started when needed and then kept: the same few threads train every
     student's model, so the memory each thread's allocator holds does not multiply with
-    the number of runs.
+    the number of runs. They run ``nice`` steps below the pages' priority (Linux), so that
+    a training never makes a student's click wait for a core.
     """
 
-    def __init__(self, max_running: int = 2, process_threads: int | None = None) -> None:
+    def __init__(self, max_running: int = 2, process_threads: int | None = None, nice: int = TRAINING_NICE) -> None:
         if max_running < 1:
             raise ValueError("max_running must be at least 1.")
         self.max_running = max_running
+        self.nice = nice  # the workers run this much below the pages (explainer/priority.py)
         self.process_threads = process_threads or torch.get_num_threads()
         self._cond = threading.Condition()
         self._waiting: list[TrainingJob] = []
@@ -407,6 +421,7 @@ class JobRunner:
                     self._idle -= 1
 
     def _work(self) -> None:
+        lower_this_thread(self.nice)  # the students' clicks come first; a training gets the idle cores
         while True:
             job = self._next()
             try:

@@ -6,6 +6,7 @@ import time
 import pytest
 import torch
 
+from explainer.evaluate import evaluation_report
 from explainer.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobRunner, TrainingJob
 from explainer.model import ModelConfig
 from explainer.train import TrainConfig
@@ -34,6 +35,10 @@ def test_a_job_trains_and_reports_progress(mnist5k):
     assert len(snap.batch_losses) == 2 * 8 and snap.images_per_second > 0 and snap.seconds > 0
     assert j.model is not None and not j.model.training
     assert snap.history[-1].test_accuracy == j.result.test_accuracy
+    # the test report is made by the worker, on the whole test split, the same as evaluating the model afterwards
+    info = mnist5k.info
+    again = evaluation_report(j.model, mnist5k.test_images, mnist5k.test_labels, (info.mean, info.std))
+    assert j.report == again and j.report.result.n == len(mnist5k.test_labels)
 
 
 def test_two_jobs_at_once_do_not_mix(mnist5k):

@@ -23,6 +23,7 @@ from explainer.evaluate import EvaluationReport, evaluation_report
 from explainer.jobs import DONE, FAILED, PAUSED, STOPPED, JobRunner, TrainingJob
 from explainer.memory import release_memory
 from explainer.model import ModelConfig, count_parameters
+from explainer.priority import nice_from_environment
 from explainer.store import NewRun, RunStore, StoredRun, StoreError
 from explainer.train import TrainConfig
 
@@ -38,7 +39,8 @@ SEEN_KEY = "training_run_seen"  # the last run the Train page has shown its resu
 def job_runner() -> JobRunner:
     """One runner per process: the bound on simultaneous trainings holds across every session."""
     value = os.environ.get("EXPLAINER_MAX_TRAININGS", "2")
-    return JobRunner(max(1, int(value)) if value.isdigit() else 2, process_threads=runtime_threads())
+    return JobRunner(max(1, int(value)) if value.isdigit() else 2, process_threads=runtime_threads(),
+                     nice=nice_from_environment())
 
 
 @dataclass(eq=False)
@@ -114,7 +116,8 @@ def finalize(run: Run) -> None:
     meta = make_meta(run.model_config, dataset.info, accuracy, training)
     data = checkpoint_bytes(result.model, meta)
     run.checkpoint = load_checkpoint(data, runtime_device(), name=run.label)
-    run.report = evaluation_report(run.checkpoint.model, dataset.test_images, dataset.test_labels, (meta.mean, meta.std))
+    run.report = job.report or evaluation_report(run.checkpoint.model, dataset.test_images, dataset.test_labels,
+                                                 (meta.mean, meta.std))  # made by the worker, at its lower priority
     run.epochs = epochs
     job.result = None  # the checkpoint holds the model now: one copy per run is enough
     replay = json.dumps(job.replay.to_dict(pooled=2, frames=100)).encode() if len(job.replay) else None

@@ -70,10 +70,16 @@ def _curves(run: Run, snap: JobSnapshot) -> None:
         plotly_chart(live_training_figure(snap.batch_losses, snap.history, snap.epochs, batches, language()), key="train_live")
 
 
-def show_live(run: Run) -> None:
-    """The run while it trains (the page polls this part four times a second): progress, insides, curves."""
+def show_live(run: Run, queued: bool = False) -> None:
+    """The run while it trains (the page polls this part two or four times a second): progress, insides, curves.
+
+    ``queued``: the page set the slower timer of a run waiting in line; once the run starts,
+    the whole page is drawn again, for the faster one.
+    """
     job = run.job
     snap = job.snapshot()
+    if queued and snap.state != QUEUED:
+        st.rerun()
     _header(run, snap)
     show_insides(job, snap, live=True, lang=language(), presenting=presenting(), key="train_insides")
     _curves(run, snap)
@@ -128,8 +134,11 @@ def show_runs() -> None:
     if current is not None and current.job.state == PAUSED:
         show_paused(current)
     elif current is not None:
-        every = "0.25s" if current.job.pace == "watch" else "0.5s"  # watching: at least four redraws a second
-        st.fragment(run_every=every)(show_live)(current)
+        # Watching: at least four redraws a second. Waiting in line: once a second is enough to count down the places,
+        # and a class waiting for the two training slots then costs the server half as many redraws.
+        queued = current.job.state == QUEUED
+        every = "1s" if queued else "0.25s" if current.job.pace == "watch" else "0.5s"
+        st.fragment(run_every=every)(show_live)(current, queued)
     elif runs():
         _latest(runs()[-1])
     else:
