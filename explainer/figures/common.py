@@ -69,8 +69,8 @@ def enlarged(fig: go.Figure, factor: float = 1.4, minimum: float = 0.0) -> dict:
 
     Fonts without a size of their own follow ``layout.font`` (Plotly's default is 12 px), so
     that one is always set. The figure given is left alone: it may be a cached one that other
-    students' pages show at its normal size. A dict, not a new ``go.Figure``: Streamlit takes
-    either, and building a Figure would validate every trace again.
+    students' pages show at its normal size. A dict: :func:`explainer.figures.specs.spec_figure`
+    makes it a figure again without checking every trace (Streamlit would check a dict).
     """
     spec = fig.to_plotly_json()
     _scale_fonts(spec, factor, minimum)

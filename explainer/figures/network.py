@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from ..i18n import t
 from .common import BAD_COLOR, FONT, GOOD_COLOR, HIGHLIGHT, SIGNED_SCALE, TRAIN_COLOR, layout
+from .specs import array, heatmap_grid, spec_figure
 from .stages import percent
 
 GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
@@ -51,7 +52,11 @@ def image_figure(image: np.ndarray, title: str = "", height: int = 300, signed: 
 
 
 def feature_maps_figure(maps: torch.Tensor, lang: str, columns: int = 8, selected: int | None = None, height_per_row: int = 150) -> go.Figure:
-    """Every channel of ``[C, H, W]`` as a small map, on one shared colour scale; ``selected`` framed."""
+    """Every channel of ``[C, H, W]`` as a small map, on one shared colour scale; ``selected`` framed.
+
+    Written as Plotly's dict (:mod:`.specs`): one of these is drawn for every stage of every
+    digit a class looks at, and Plotly's checks made it ~0.1 s each.
+    """
     c = maps.shape[0]
     columns = min(columns, c)
     rows = math.ceil(c / columns)
@@ -59,46 +64,40 @@ def feature_maps_figure(maps: torch.Tensor, lang: str, columns: int = 8, selecte
     signed = bool(data.min() < 0)
     bound = float(np.abs(data).max()) or 1.0
     zmin, zmax = (-bound, bound) if signed else (0.0, bound)
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[t("fig.map", lang, n=i + 1) for i in range(c)],
-                        horizontal_spacing=0.012, vertical_spacing=0.12 / rows)
-    for i in range(c):
-        fig.add_trace(_map_trace(data[i], zmin, zmax, signed, f"{t('fig.map', lang, n=i + 1)}<br>row %{{y}}, col %{{x}}: %{{z:.3f}}"),
-                      i // columns + 1, i % columns + 1)
-    _hide_axes(fig, c)
+    names = [t("fig.map", lang, n=i + 1) for i in range(c)]
+    scale = DIVERGING if signed else GRAY
+    traces = [{"colorscale": scale, "hovertemplate": f"{names[i]}<br>row %{{y}}, col %{{x}}: %{{z:.3f}}<extra></extra>",
+               "showscale": False, "z": array(data[i]), "zmax": zmax, "zmin": zmin} for i in range(c)]
+    placed, grid = heatmap_grid(traces, names, columns, 0.012, 0.12 / rows, title_size=12)
     if selected is not None and 0 <= selected < c:
         suffix = "" if selected == 0 else str(selected + 1)
         h, w = data.shape[1:]
-        fig.add_shape(type="rect", xref=f"x{suffix}", yref=f"y{suffix}", x0=-0.5, x1=w - 0.5, y0=-0.5, y1=h - 0.5,
-                      line={"color": HIGHLIGHT, "width": 4})
-    fig.update_annotations(font_size=12)
-    layout(fig, 40 + rows * height_per_row)
-    fig.update_layout(margin={"l": 5, "r": 5, "t": 30, "b": 5})
-    return fig
+        grid["shapes"] = [{"line": {"color": HIGHLIGHT, "width": 4}, "type": "rect", "x0": -0.5, "x1": w - 0.5,
+                           "xref": f"x{suffix}", "y0": -0.5, "y1": h - 0.5, "yref": f"y{suffix}"}]
+    return spec_figure({"data": placed, "layout": {**grid, **_GRID_LAYOUT, "height": 40 + rows * height_per_row}})
+
+
+_GRID_LAYOUT = {"font": FONT, "margin": {"l": 5, "r": 5, "t": 30, "b": 5},
+                "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1}}
 
 
 def kernels_figure(weight: torch.Tensor, lang: str, in_channel: int = 0, columns: int = 4) -> go.Figure:
     """The learned ``k×k`` kernels of a conv layer that read input channel ``in_channel``, one per output map.
 
     Four to a row: each weight is written in its cell, and a cell must stay wide enough for
-    "−0.17" at a readable 12 px.
+    "−0.17" at a readable 12 px. Written as Plotly's dict, like the feature maps.
     """
     kernels = weight[:, in_channel].detach().cpu().numpy()
     c = kernels.shape[0]
     columns = min(columns, c)
     rows = math.ceil(c / columns)
     bound = float(np.abs(kernels).max()) or 1.0
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[t("fig.kernel_n", lang, n=i + 1) for i in range(c)],
-                        horizontal_spacing=0.02, vertical_spacing=0.15 / rows)
-    for i in range(c):
-        fig.add_trace(go.Heatmap(z=kernels[i], zmin=-bound, zmax=bound, colorscale=SIGNED_SCALE, showscale=False,
-                                 text=[[f"{v:.2f}" for v in row] for row in kernels[i]], texttemplate="%{text}",
-                                 textfont={"size": 12}, xgap=1, ygap=1, hovertemplate="%{z:.4f}<extra></extra>"),
-                      i // columns + 1, i % columns + 1)
-    _hide_axes(fig, c)
-    fig.update_annotations(font_size=13)
-    layout(fig, 40 + rows * 120)
-    fig.update_layout(margin={"l": 5, "r": 5, "t": 30, "b": 5})
-    return fig
+    traces = [{"colorscale": SIGNED_SCALE, "hovertemplate": "%{z:.4f}<extra></extra>", "showscale": False,
+               "text": [[f"{v:.2f}" for v in row] for row in kernels[i]], "textfont": {"size": 12}, "texttemplate": "%{text}",
+               "xgap": 1, "ygap": 1, "z": array(kernels[i]), "zmax": bound, "zmin": -bound} for i in range(c)]
+    placed, grid = heatmap_grid(traces, [t("fig.kernel_n", lang, n=i + 1) for i in range(c)], columns, 0.02, 0.15 / rows,
+                                title_size=13)
+    return spec_figure({"data": placed, "layout": {**grid, **_GRID_LAYOUT, "height": 40 + rows * 120}})
 
 
 def flatten_vector_figure(vector: torch.Tensor, channels: int, lang: str) -> go.Figure:

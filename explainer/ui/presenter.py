@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ..figures.common import enlarged
+from ..figures.specs import spec_figure
 from .state import PRESENT, tr
 
 ASIDE = "aside_"  # key prefix of the containers that presenter mode hides
@@ -90,6 +91,6 @@ def plotly_chart(fig: go.Figure, **kwargs: Any) -> Any:  # noqa: ANN401 - what s
     normal size). The figure's own fonts and template are used (``theme=None``): Streamlit's
     theme would set its tick labels back to 12 px.
     """
-    if presenting():
-        fig = enlarged(fig, FIGURE_ZOOM, MIN_FONT)
+    if presenting():  # (as a figure again, unchecked: a dict would be checked by Streamlit, property by property)
+        fig = spec_figure(enlarged(fig, FIGURE_ZOOM, MIN_FONT))
     return st.plotly_chart(fig, theme=None, **kwargs)
