@@ -5,8 +5,6 @@ import math
 import streamlit as st
 
 from explainer.data import DatasetUnavailable
-from explainer.figures import landscape_surface_figure
-from explainer.figures.landscape import prediction_figure
 from explainer.landscape import BATCH_SIZES, FILTER_NORMALIZED_CODE, GRID_SIZES, PAGE_SEED, SPAN, check_grid, check_seed
 from explainer.model import count_parameters
 from explainer.ui.address import bound
@@ -85,7 +83,7 @@ with metrics:
     b.metric(tr("ld.batch_accuracy"), f"{moved.accuracy:.1%}", f"{change:+.1f} pp" if abs(change) >= 0.05 else None)
     c.metric(tr("ld.prediction"), classes[predicted], tr("ld.confidence", p=f"{float(probabilities[predicted]):.0%}"),
              delta_color="normal" if predicted == label else "inverse", delta_arrow="off")
-plotly_chart(landscape_surface_figure(grid, alpha, beta, moved.loss, lang), key="ld_surface")
+plotly_chart(view.surface_chart(grid, (grid_n, span), alpha, beta, moved.loss, lang), key="ld_surface")
 st.caption(tr("ld.grid_caption", n=grid_n, batch=size, seconds=f"{grid.seconds:.1f}",
               center=f"{grid.center_loss:.3f}", low=f"{float(grid.loss.min()):.3f}",
               high=f"{float(grid.loss.max()):.3g}" if math.isfinite(float(grid.loss.max())) else "∞"))
@@ -103,7 +101,7 @@ with picture:
     test_index = int(view.batch().indices[index])
     plotly_chart(image_chart(dataset.test_images[test_index].numpy(), height=200), key="ld_digit_image")
 with bars:
-    plotly_chart(prediction_figure(probabilities, classes, lang), key="ld_probabilities")
+    plotly_chart(view.prediction_chart(moved, index, classes, lang), key="ld_probabilities")
 
 if not presenting:
     st.divider()

@@ -141,6 +141,29 @@ def test_the_landscape_sliders_move_the_model_on_the_surface():
     assert not at.get("plotly_chart")
 
 
+def test_two_students_at_the_same_slider_position_share_one_evaluation():
+    """The point (α, β) is computed once for the class; its numbers are those of the moved model itself."""
+    from explainer.landscape import point
+    from explainer.ui import landscape_view
+
+    students = [open_page("pages/landscape.py", params={"ld_grid": 11, "ld_batch": 64}) for _ in range(2)]
+    calls = []
+    original = landscape_view.point
+    landscape_view.point = lambda plane, a, b: calls.append((a, b)) or original(plane, a, b)
+    try:
+        for at in students:
+            ok(at.slider(key="ld_alpha").set_value(0.35).run())
+            ok(at.slider(key="ld_beta").set_value(-0.15).run())
+    finally:
+        landscape_view.point = original
+    assert calls.count((0.35, -0.15)) == 1  # the second student's move found it made
+    shown = [{m.label: m.value for m in at.metric} for at in students]
+    assert shown[0] == shown[1]
+    plane = students[0].session_state["ld_plane"][1]
+    fresh = point(plane, 0.35, -0.15)
+    assert shown[0]["Loss"] == f"{fresh.loss:.3f}" and shown[0]["Batch accuracy"] == f"{fresh.accuracy:.1%}"
+
+
 def test_the_landscape_of_a_baseline_and_every_descent_function():
     at = open_page("pages/landscape.py", params={"ld_grid": 11, "ld_batch": 64})
     ok(at.selectbox(key="model").set_value("softmax").run())

@@ -3,6 +3,7 @@ grid computed in blocks of rows with a progress bar, and a light plane for slide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -10,7 +11,8 @@ import streamlit as st
 import torch
 
 from explainer.data import Dataset
-from explainer.figures import landscape_lines_figure
+from explainer.figures import landscape_lines_figure, landscape_surface_figure
+from explainer.figures.landscape import prediction_figure
 from explainer.landscape import Grid, Plane, Point, fixed_batch, line_along, line_from_init, loss_grid, point, random_directions
 
 from .figure_cache import shared_figures
@@ -90,14 +92,19 @@ class Landscape:
         return kept[1]
 
     def point(self, alpha: float, beta: float) -> Point:
-        """The model at (α, β) on the light plane; the last one is kept, so that a rerun for anything but the
-        sliders (another digit of the batch) does not evaluate the batch again."""
-        key = (self.shared.checkpoint.digest, self.seed, self.size, float(alpha), float(beta))
-        kept = st.session_state.get("ld_point")
-        if kept is None or kept[0] != key:
-            kept = (key, point(self.light_plane(), alpha, beta))
-            st.session_state["ld_point"] = kept
-        return kept[1]
+        """The model at (α, β) on the light plane, shared by every tab: a class moves the same sliders over the
+        same 41 steps, and a rerun for anything but the sliders (another digit of the batch) reuses it too."""
+        return _point(self.light_plane, self.shared.checkpoint.digest, self.seed, self.size, float(alpha), float(beta))
+
+    def surface_chart(self, grid: Grid, grid_key: tuple, alpha: float, beta: float, loss: float, lang: str) -> go.Figure:
+        """The contour map and the surface with the chosen point, one figure per (grid, point, language) for every tab."""
+        return _surface_chart(grid, (self.shared.checkpoint.digest, self.seed, self.size, *grid_key), float(alpha),
+                              float(beta), loss, lang)
+
+    def prediction_chart(self, moved: Point, index: int, classes: list[str], lang: str) -> go.Figure:
+        """One digit's probabilities at the chosen point, one figure per (point, digit, language) for every tab."""
+        return _prediction_chart(moved, (self.shared.checkpoint.digest, self.seed, self.size, moved.alpha, moved.beta),
+                                 index, tuple(classes), lang)
 
     def _maker(self):  # noqa: ANN202
         """The fast plane, built at most once per run and only when something is not cached yet."""
@@ -109,6 +116,22 @@ class Landscape:
             return made[0]
 
         return make
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _point(_plane: Callable[[], Plane], model_digest: str, seed: int, size: int, alpha: float, beta: float) -> Point:
+    """:func:`explainer.landscape.point`, one per (model, directions, batch, α, β) for every tab; read-only."""
+    return point(_plane(), alpha, beta)
+
+
+@shared_figures(max_entries=64)
+def _surface_chart(_grid: Grid, key: tuple, alpha: float, beta: float, loss: float, lang: str) -> go.Figure:
+    return landscape_surface_figure(_grid, alpha, beta, loss, lang)
+
+
+@shared_figures(max_entries=256)
+def _prediction_chart(_moved: Point, key: tuple, index: int, classes: tuple[str, ...], lang: str) -> go.Figure:
+    return prediction_figure(_moved.probabilities[index], list(classes), lang)
 
 
 @shared_figures(max_entries=16)
