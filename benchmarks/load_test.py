@@ -313,15 +313,37 @@ def latency_table(runs: list[RunResult]) -> list[str]:
     return lines
 
 
+def _action(run: RunResult) -> str:
+    """The kind of action a run was, with the many gallery buttons as one (``click fwd_use_<n>``)."""
+    target = re.sub(r"^(\w+_use)_\d+$", r"\1_<n>", run.target)
+    return f"{run.kind} {target}"
+
+
 def slowest_actions(runs: list[RunResult], n: int = 4) -> list[str]:
     groups: dict[str, list[float]] = defaultdict(list)
     for run in runs:
         if run.kind in ACTIONS:
-            target = "fwd_use_<n>" if run.target.startswith("fwd_use_") else run.target
-            target = "train_use_<n>" if target.startswith("train_use_") else target
-            groups[f"{run.kind} {target}"].append(run.seconds)
+            groups[_action(run)].append(run.seconds)
     worst = sorted(groups.items(), key=lambda item: -percentile(item[1], 95))[:n]
     return [f"{name} (p95 {ms(percentile(values, 95))}, median {ms(statistics.median(values))})" for name, values in worst]
+
+
+def action_table(runs: list[RunResult], alone: list[RunResult]) -> list[str]:
+    """Every action of the path: its median and p95 with the class, and its time for the student alone (the server's
+    own work for it, with nobody else in line)."""
+    groups: dict[str, list[float]] = defaultdict(list)
+    solo: dict[str, list[float]] = defaultdict(list)
+    for run in runs:
+        if run.kind in ACTIONS:
+            groups[_action(run)].append(run.seconds)
+    for run in alone:
+        if run.kind in ACTIONS:
+            solo[_action(run)].append(run.seconds)
+    lines = [f"  {'action':<28}{'runs':>6}{'median':>11}{'p95':>11}{'alone':>11}"]
+    for name, values in sorted(groups.items(), key=lambda item: -statistics.median(item[1])):
+        lines.append(f"  {name:<28}{len(values):>6}{ms(statistics.median(values)):>11}{ms(percentile(values, 95)):>11}"
+                     f"{ms(statistics.median(solo[name])) if solo.get(name) else '—':>11}")
+    return lines
 
 
 def log_errors(log: Path) -> list[str]:
@@ -437,6 +459,9 @@ def main() -> None:
               f"p95 {ms(percentile(solo, 95))}  →  with {args.sessions}: p95 {ms(percentile(user, 95))}, "
               f"ratio {percentile(user, 95) / percentile(solo, 95):.1f}×")
         print("  slowest: " + "; ".join(slowest_actions(runs)))
+        print("\nper action, with the class (median, p95) and for the student alone (median):")
+        for line in action_table(runs, alone.runs):
+            print(line)
     print(f"\nerrors {total_errors} (goal 0)" + (": " + ", ".join(f"{k} {v}" for k, v in errors.items()) if errors else ""))
     for detail in [d for s in everyone for d in s.details][:8] + logged[:4]:
         print(f"  {detail}")
