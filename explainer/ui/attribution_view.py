@@ -27,13 +27,13 @@ def _norm(shared: SharedModel) -> tuple[float, float]:
     return shared.meta.mean, shared.meta.std
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)  # shared read-only: no copy per rerun
 def probabilities(_shared: SharedModel, model_digest: str, digit: bytes) -> torch.Tensor:
     """softmax(model(x)) for one digit (its 784 pixel bytes)."""
     return class_probabilities(_shared.model, _x(digit, _norm(_shared)), _shared.lock)
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)
+@st.cache_resource(max_entries=1024, show_spinner=False)  # shared read-only: no copy per rerun
 def attribution(_shared: SharedModel, model_digest: str, digit: bytes, method: str, target: int, settings: tuple) -> Attribution:
     """One map, cached per (model, digit, method, class, the method's own settings)."""
     return attribute(_shared.model, _x(digit, _norm(_shared)), method, target, lock=_shared.lock, normalization=_norm(_shared),
@@ -49,14 +49,14 @@ def maps_chart(_digit: np.ndarray, _results: list[Attribution], model_digest: st
     return attribution_figure(_digit, _results, lang, overlay=overlay, columns=3, panel_height=panel_height)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)  # shared read-only: no copy per rerun
 def _sanity(_shared: SharedModel, model_digest: str, digit: bytes, target: int, maps: tuple):  # noqa: ANN202
     settings = {name: value for _, pairs in maps for name, value in pairs}
     return sanity_check(_shared.model, _x(digit, _norm(_shared)), [m for m, _ in maps], target, lock=_shared.lock,
                         normalization=_norm(_shared), **settings)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)  # shared read-only: no copy per rerun
 def _deletion(_shared: SharedModel, model_digest: str, digit: bytes, target: int, maps: tuple):  # noqa: ANN202
     chosen = {m: attribution(_shared, model_digest, digit, m, target, s).map for m, s in maps}
     return deletion_test(_shared.model, _x(digit, _norm(_shared)), chosen, target, lock=_shared.lock, normalization=_norm(_shared))

@@ -215,13 +215,13 @@ def photo_chart(lang: str) -> go.Figure:
 # --- gradient descent: a class moving the same sliders asks for the same few (10–110 ms each) -------------
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)  # shared read-only: no copy per rerun
 def sweep_of(function: str, start: float, steps: int):  # noqa: ANN201 - LrSweep
     """:func:`explainer.descent.lr_sweep` from one start, one result per distinct input."""
     return lr_sweep(function, (start,), steps)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)  # shared read-only: no copy per rerun
 def race_runs(function: str, optimizers: tuple[str, ...], steps: int, start: tuple[float, float], scale: float,  # noqa: ANN201
               condition: float):
     """:func:`explainer.descent.race`, one result per distinct input."""

@@ -21,18 +21,18 @@ from .state import SharedModel, tr
 CHUNKS = 7  # the grid is computed (and cached) in this many blocks of rows, so progress can be shown
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)  # shared read-only: no copy per rerun
 def _batch(_images: torch.Tensor, _labels: torch.Tensor, dataset_name: str, size: int, mean: float, std: float):  # noqa: ANN202
     return fixed_batch(_images, _labels, size, (mean, std))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)  # shared read-only: no copy per rerun
 def _grid_rows(_make: object, model_digest: str, seed: int, grid: int, span: float, size: int, start: int, stop: int) -> Grid:
     """Rows ``start:stop`` of the grid, cached per (model, directions seed, grid, span, batch)."""
     return loss_grid(_make(), grid, span, rows=(start, stop))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)  # shared read-only: no copy per rerun
 def _lines(_make: object, _model: torch.nn.Module, model_digest: str, seed: int, span: float, size: int):  # noqa: ANN202
     plane = _make()
     return line_from_init(_model, plane.images, plane.labels, seed), line_along(plane, span)
