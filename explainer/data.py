@@ -54,10 +54,13 @@ class DatasetInfo:
     offline: bool  # True when it ships with the app and never needs the network
     image_size: int = 28
     channels: int = 1
+    train_size: int = 60000  # digits in the training split
+    test_size: int = 10000  # digits in the held-out test split
 
 
 DATASETS: dict[str, DatasetInfo] = {
-    "mnist-5k": DatasetInfo("mnist-5k", "MNIST-5k (offline)", DIGITS, 0.1307, 0.3081, offline=True),
+    "mnist-5k": DatasetInfo("mnist-5k", "MNIST-5k (offline)", DIGITS, 0.1307, 0.3081, offline=True, train_size=4000,
+                            test_size=1000),
     "mnist": DatasetInfo("mnist", "MNIST", DIGITS, 0.1307, 0.3081, offline=False),
     "fashion-mnist": DatasetInfo("fashion-mnist", "Fashion-MNIST", FASHION, 0.2860, 0.3530, offline=False),
 }
@@ -201,7 +204,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
             arrays = {k: f[k] for k in f.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
         return None
-    expected = {"train_images": (4000, 28, 28), "test_images": (1000, 28, 28), "train_labels": (4000,), "test_labels": (1000,)}
+    info = DATASETS["mnist-5k"]
+    n, m = info.train_size, info.test_size
+    expected = {"train_images": (n, 28, 28), "test_images": (m, 28, 28), "train_labels": (n,), "test_labels": (m,)}
     for key, shape in expected.items():
         if key not in arrays or arrays[key].shape != shape:
             return None

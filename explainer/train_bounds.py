@@ -6,6 +6,7 @@ Declared once here; the page's widgets read them and the address accepts exactly
 from __future__ import annotations
 
 from .bounds import Bound
+from .data import DATASETS
 from .train import DEFAULT_LR
 
 BLOCKS: tuple[int, ...] = (1, 2, 3)  # SimpleCNN's convolution blocks (conv → activation → pool)
@@ -24,5 +25,5 @@ SEED = Bound(0, 99_999, 0)
 
 def limits(dataset: str) -> tuple[int, ...]:
     """How many training digits a run may use on ``dataset``: a few round numbers, then all of them."""
-    total = 4000 if dataset == "mnist-5k" else 60000
+    total = DATASETS[dataset].train_size
     return tuple(n for n in (250, 500, 1000, 2000, 4000, 10000, 30000) if n < total) + (total,)

@@ -86,7 +86,7 @@ with settings:
     st.caption(tr("train.device_caption", name=runtime_device_name()))
     tensorboard = bound(st.checkbox, tr("train.tensorboard"), key="train_tensorboard", help=tr("train.tensorboard_help"))
     st.subheader(tr("train.watch_title"))
-    tests = 1000 if dataset_name == "mnist-5k" else 10000
+    tests = DATASETS[dataset_name].test_size
     digit = bound(st.number_input, tr("train.digit"), min_value=1, max_value=tests, value=1, key="train_digit",
                   help=tr("train.digit_help"))
     watch_text = bound(st.text_input, tr("train.watch"), value="", key="train_watch", placeholder=tr("train.watch_placeholder"),

@@ -14,6 +14,9 @@ def test_mnist5k_shapes_and_types(mnist5k):
     assert mnist5k.train_images.shape == (4000, 28, 28) and mnist5k.train_images.dtype == torch.uint8
     assert mnist5k.test_images.shape == (1000, 28, 28)
     assert mnist5k.train_labels.dtype == torch.int64
+    info = DATASETS["mnist-5k"]  # what the pages know before loading it: the same sizes
+    assert (info.train_size, info.test_size) == (len(mnist5k.train_labels), len(mnist5k.test_labels))
+    assert (DATASETS["mnist"].test_size, DATASETS["fashion-mnist"].train_size) == (10000, 60000)
     assert int(mnist5k.train_images.max()) == 255 and int(mnist5k.train_images.min()) == 0
     # MNIST is white ink on black: most pixels are background.
     assert float((mnist5k.test_images == 0).float().mean()) > 0.7
