@@ -36,13 +36,11 @@ SIGNED_SCALE = [[0.0, "#e7846f"], [0.5, "#f7f7f7"], [1.0, "#6aa8d6"]]
 PADDING_SCALE = [[0.0, "#d9d9d9"], [1.0, "#d9d9d9"]]
 
 
+LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1}  # one line, above the plot
+
+
 def layout(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(
-        height=height,
-        font=FONT,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1},
-    )
+    fig.update_layout(height=height, font=FONT, margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend=LEGEND)
     return fig
 
 

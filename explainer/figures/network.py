@@ -11,8 +11,8 @@ import torch
 from plotly.subplots import make_subplots
 
 from ..i18n import t
-from .common import BAD_COLOR, FONT, GOOD_COLOR, HIGHLIGHT, SIGNED_SCALE, TRAIN_COLOR, layout
-from .specs import array, heatmap_grid, spec_figure
+from .common import BAD_COLOR, FONT, GOOD_COLOR, HIGHLIGHT, LEGEND, SIGNED_SCALE, TRAIN_COLOR, layout
+from .specs import array, heatmap_grid, pixel_axes, spec_figure
 from .stages import percent
 
 GRAY = [[0.0, "#000000"], [1.0, "#ffffff"]]
@@ -24,8 +24,7 @@ def _hide_axes(fig: go.Figure, n: int) -> None:
     update: dict[str, dict] = {}
     for i in range(1, n + 1):
         suffix = "" if i == 1 else str(i)
-        update[f"xaxis{suffix}"] = {"visible": False, "constrain": "domain"}
-        update[f"yaxis{suffix}"] = {"visible": False, "autorange": "reversed", "scaleanchor": f"x{suffix}", "constrain": "domain"}
+        update[f"xaxis{suffix}"], update[f"yaxis{suffix}"] = pixel_axes(suffix)
     fig.update_layout(update)
 
 
@@ -43,9 +42,9 @@ def image_figure(image: np.ndarray, title: str = "", height: int = 300, signed: 
     z = np.asarray(image, dtype=float)
     bound = float(np.abs(z).max()) or 1.0
     zmin, zmax = (-bound, bound) if signed else (float(z.min()), float(z.max()) if z.max() > z.min() else float(z.min()) + 1)
+    x, y = pixel_axes()
     return go.Figure(_map_trace(z, zmin, zmax, signed), {
-        "xaxis": {"visible": False, "constrain": "domain"},
-        "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        "xaxis": x, "yaxis": y,
         **({"title": {"text": title, "x": 0.5, "xanchor": "center"}} if title else {}),
         "height": height, "font": FONT, "margin": {"l": 5, "r": 5, "t": 40 if title else 5, "b": 5},
     })
@@ -77,8 +76,7 @@ def feature_maps_figure(maps: torch.Tensor, lang: str, columns: int = 8, selecte
     return spec_figure({"data": placed, "layout": {**grid, **_GRID_LAYOUT, "height": 40 + rows * height_per_row}})
 
 
-_GRID_LAYOUT = {"font": FONT, "margin": {"l": 5, "r": 5, "t": 30, "b": 5},
-                "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1}}
+_GRID_LAYOUT = {"font": FONT, "margin": {"l": 5, "r": 5, "t": 30, "b": 5}, "legend": LEGEND}  # layout(), with a small margin
 
 
 def kernels_figure(weight: torch.Tensor, lang: str, in_channel: int = 0, columns: int = 4) -> go.Figure:

@@ -43,6 +43,12 @@ def array(values: np.ndarray) -> Any:  # noqa: ANN401 - what Plotly puts in its 
     return _typed(np.asarray(values))
 
 
+def pixel_axes(suffix: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """The x and y axes of subplot ``suffix`` ("", "2", ...) for a picture: square pixels, row 0 at the top, no axes."""
+    return ({"visible": False, "constrain": "domain"},
+            {"visible": False, "autorange": "reversed", "scaleanchor": f"x{suffix}", "constrain": "domain"})
+
+
 def subplot_domains(rows: int, cols: int, horizontal_spacing: float, vertical_spacing: float) -> list[tuple[Domain, Domain]]:
     """The (x, y) domains of a ``rows``×``cols`` grid, row by row from the top left, as ``make_subplots`` places them.
 
@@ -73,9 +79,9 @@ def heatmap_grid(traces: list[dict[str, Any]], titles: list[str], columns: int, 
     for i, (trace, ((x0, x1), (y0, y1)), title) in enumerate(zip(traces, domains, titles)):
         suffix = "" if i == 0 else str(i + 1)
         placed.append({**trace, "type": "heatmap", "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
-        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": [x0, x1], "visible": False, "constrain": "domain"}
-        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [y0, y1], "visible": False, "autorange": "reversed",
-                                    "scaleanchor": f"x{suffix}", "constrain": "domain"}
+        x, y = pixel_axes(suffix)
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": [x0, x1], **x}
+        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [y0, y1], **y}
         annotations.append({"font": {"size": title_size}, "showarrow": False, "text": title, "x": (x0 + x1) / 2,
                             "xanchor": "center", "xref": "paper", "y": y1, "yanchor": "bottom", "yref": "paper"})
     layout["annotations"] = annotations

@@ -116,8 +116,7 @@ def finalize(run: Run) -> None:
     meta = make_meta(run.model_config, dataset.info, accuracy, training)
     data = checkpoint_bytes(result.model, meta)
     run.checkpoint = load_checkpoint(data, runtime_device(), name=run.label)
-    run.report = job.report or evaluation_report(run.checkpoint.model, dataset.test_images, dataset.test_labels,
-                                                 (meta.mean, meta.std))  # made by the worker, at its lower priority
+    run.report = job.report  # made by the worker, at its lower priority (report_of makes it when there is none)
     run.epochs = epochs
     job.result = None  # the checkpoint holds the model now: one copy per run is enough
     replay = json.dumps(job.replay.to_dict(pooled=2, frames=100)).encode() if len(job.replay) else None
